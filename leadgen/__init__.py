@@ -1,0 +1,3 @@
+"""leadgen: deduplicated lead lists from parallel region agents."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,153 @@
+"""One region's saved answer: written atomically, trusted only when valid.
+
+A checkpoint counts as finished work only if the file exists, parses, matches
+the schema and carries the cache key the current inputs produce. Anything
+else is set aside (never deleted) and the region runs again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from leadgen.errors import CheckpointError
+from leadgen.schema import SCHEMA_VERSION, CompanyLead
+
+CHECKPOINT_FORMAT = 1
+
+
+class TaggedCompany(CompanyLead):
+    """A company as the run keeps it: the agent's row plus where it came from."""
+
+    rank: int
+    discovery_source: str
+
+
+class RegionUsage(BaseModel):
+    """Model usage of one region, summed over its turns."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requests: int = 0
+    input_tokens: int = 0
+    cached_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    total_tokens: int = 0
+
+
+class Checkpoint(BaseModel):
+    """Everything saved about a region that finished."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal[1] = CHECKPOINT_FORMAT
+    schema_version: str
+    cache_key: str
+    region: str
+    discovery_source: str
+    model: str
+    attempt: int
+    started_at: float
+    finished_at: float
+    seconds: float
+    usage: RegionUsage
+    companies: list[TaggedCompany]
+    search_exhausted: bool
+    quality_notes: str
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a file so readers see the old content or the new, never a mix.
+
+    The text goes to a temporary file in the same folder, is flushed to disk,
+    and then renamed over the target.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+    )
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    # Makes the rename itself durable; some file systems do not allow it.
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
+    """Save a region's answer atomically."""
+    atomic_write_text(path, checkpoint.model_dump_json(indent=2) + "\n")
+
+
+def read_checkpoint(path: Path, expected_key: str | None = None) -> Checkpoint:
+    """Load and validate a checkpoint.
+
+    Raises:
+        FileNotFoundError: when there is no checkpoint.
+        CheckpointError: when it is damaged, of another schema or stale.
+    """
+    try:
+        raw = path.read_bytes()
+    except IsADirectoryError:
+        raise CheckpointError(f"{path}: is a folder, not a checkpoint") from None
+
+    if not raw.strip():
+        raise CheckpointError(f"{path}: file is empty")
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{path}: not valid JSON ({exc})") from None
+    try:
+        checkpoint = Checkpoint.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise CheckpointError(f"{path}: {where}: {first['msg']}") from None
+
+    if checkpoint.schema_version != SCHEMA_VERSION:
+        raise CheckpointError(
+            f"{path}: schema version {checkpoint.schema_version}, "
+            f"expected {SCHEMA_VERSION}"
+        )
+    if expected_key is not None and checkpoint.cache_key != expected_key:
+        raise CheckpointError(f"{path}: made from other inputs (cache key differs)")
+    return checkpoint
+
+
+def set_aside(path: Path, reason: str) -> Path:
+    """Move a bad or stale checkpoint out of the way, keeping it for inspection."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    folder = path.parent / "set-aside"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{path.stem}.{stamp}.{reason}{path.suffix}"
+    counter = 1
+    while target.exists():
+        target = folder / f"{path.stem}.{stamp}.{reason}.{counter}{path.suffix}"
+        counter += 1
+    os.replace(path, target)
+    return target

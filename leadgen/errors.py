@@ -1,0 +1,41 @@
+"""Typed errors the library raises for problems a user can fix.
+
+The CLI turns each of these into one line on stderr and a fixed exit code;
+anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class LeadgenError(Exception):
+    """Base of every error leadgen expects and explains to the user."""
+
+    exit_code = 1
+
+
+class ConfigError(LeadgenError):
+    """A config file is missing, unreadable or invalid."""
+
+    exit_code = 2
+
+
+class UsageError(LeadgenError):
+    """A command-line option or argument does not make sense."""
+
+    exit_code = 2
+
+
+class RunLockedError(LeadgenError):
+    """Another live run already holds the run folder."""
+
+    exit_code = 4
+
+
+class StorageError(LeadgenError):
+    """The run folder or database cannot be written or read."""
+
+    exit_code = 5
+
+
+class CheckpointError(LeadgenError):
+    """A checkpoint file is damaged, stale or does not match its region."""

@@ -1,0 +1,72 @@
+"""The run manifest ``run.json``: what a run is and how each region fared.
+
+The manifest is a report, not the source of truth: a region is finished only
+if its checkpoint is valid. The driver rewrites the manifest atomically after
+every region, so it is current even after a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from leadgen import __version__
+from leadgen.checkpoint import atomic_write_text
+
+MANIFEST_NAME = "run.json"
+
+
+@dataclass
+class RegionRecord:
+    """How one region stands in this run."""
+
+    region: str
+    slug: str
+    cache_key: str
+    status: str = "pending"  # pending, running, done, skipped, failed, timeout, ...
+    attempts: int = 0
+    seconds: float | None = None
+    companies: int | None = None
+    usage: dict[str, int] = field(default_factory=dict)
+    error_type: str | None = None
+    error: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status in ("done", "skipped")
+
+
+@dataclass
+class Manifest:
+    """Everything ``run.json`` holds."""
+
+    run_name: str
+    config_path: str
+    config_hash: str
+    config: dict[str, Any]
+    model: str
+    regions: dict[str, RegionRecord]
+    status: str = "running"
+    leadgen_version: str = __version__
+    started_at: float = field(default_factory=time.time)
+    updated_at: float = field(default_factory=time.time)
+
+    def write(self, run_dir: Path) -> None:
+        """Save atomically as ``run.json`` in the run folder."""
+        self.updated_at = time.time()
+        data = asdict(self)
+        data["regions"] = list(data["regions"].values())
+        atomic_write_text(run_dir / MANIFEST_NAME, json.dumps(data, indent=2) + "\n")
+
+
+def read_manifest(run_dir: Path) -> dict[str, Any] | None:
+    """The manifest of a run folder as plain data, or None when there is none."""
+    path = run_dir / MANIFEST_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None

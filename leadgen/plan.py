@@ -1,0 +1,142 @@
+"""Decide what a run must do: which regions are finished, which must run.
+
+A region is finished when its checkpoint is valid for the region's current
+cache key. Damaged or stale checkpoints are moved aside with a warning, never
+deleted, and their regions run again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from loguru import logger
+
+from leadgen.checkpoint import Checkpoint, read_checkpoint, set_aside
+from leadgen.config import LoadedConfig, region_slug
+from leadgen.errors import CheckpointError, UsageError
+from leadgen.manifest import Manifest, RegionRecord
+from leadgen.spec import (
+    OFFLINE_MODEL,
+    RegionSpec,
+    cache_key,
+    region_specs,
+    resolve_model,
+)
+
+
+@dataclass(frozen=True)
+class PlannedRegion:
+    """A region of this run with its key and checkpoint location."""
+
+    spec: RegionSpec
+    cache_key: str
+    checkpoint_path: Path
+
+
+@dataclass
+class RunPlan:
+    """What a run will do, decided before any worker starts."""
+
+    loaded: LoadedConfig
+    run_dir: Path
+    model: str
+    todo: list[PlannedRegion]
+    skipped: list[PlannedRegion]
+    manifest: Manifest
+
+    @property
+    def max_attempts(self) -> int:
+        return self.loaded.batch.run.retries + 1
+
+
+def checkpoint_path(run_dir: Path, spec: RegionSpec) -> Path:
+    """Where a region's checkpoint lives in a run folder."""
+    return run_dir / "checkpoints" / f"{spec.slug}.json"
+
+
+def plan_run(
+    loaded: LoadedConfig, run_dir: Path, only: tuple[str, ...] = ()
+) -> RunPlan:
+    """Resolve the model, select regions and sort them into skipped and to-do."""
+    batch = loaded.batch
+    model = resolve_model(batch.agent.model)
+    if batch.agent.model == "auto" and model == OFFLINE_MODEL:
+        logger.warning(
+            "OPENAI_API_KEY is not set: using the offline model; the results are "
+            "SAMPLE DATA from a built-in directory of fictional businesses"
+        )
+
+    specs = select_regions(region_specs(batch, model), only, loaded)
+    todo: list[PlannedRegion] = []
+    skipped: list[PlannedRegion] = []
+    records: dict[str, RegionRecord] = {}
+
+    for spec in specs:
+        planned = PlannedRegion(spec, cache_key(spec), checkpoint_path(run_dir, spec))
+        record = RegionRecord(spec.region, spec.slug, planned.cache_key)
+        checkpoint = _valid_checkpoint(planned)
+        if checkpoint is None:
+            todo.append(planned)
+        else:
+            skipped.append(planned)
+            _mark_skipped(record, checkpoint)
+        records[spec.region] = record
+
+    if skipped:
+        logger.info(
+            f"skipping {len(skipped)} region(s) with a valid checkpoint; "
+            f"{len(todo)} to run"
+        )
+    manifest = Manifest(
+        run_name=loaded.name,
+        config_path=str(loaded.path),
+        config_hash=batch.config_hash(),
+        config=batch.model_dump(mode="json"),
+        model=model,
+        regions=records,
+    )
+    return RunPlan(loaded, run_dir, model, todo, skipped, manifest)
+
+
+def select_regions(
+    specs: list[RegionSpec], only: tuple[str, ...], loaded: LoadedConfig
+) -> list[RegionSpec]:
+    """Keep only the regions named by ``--only`` (by name or slug, any case)."""
+    if not only:
+        return specs
+    by_slug = {spec.slug: spec for spec in specs}
+    chosen: dict[str, RegionSpec] = {}
+    for name in only:
+        spec = by_slug.get(region_slug(name))
+        if spec is None:
+            known = ", ".join(repr(s.region) for s in specs)
+            raise UsageError(
+                f"--only {name!r}: {loaded.path} has no such region; "
+                f"choose from {known}"
+            )
+        chosen[spec.slug] = spec
+    return [spec for spec in specs if spec.slug in chosen]
+
+
+def _valid_checkpoint(planned: PlannedRegion) -> Checkpoint | None:
+    path = planned.checkpoint_path
+    try:
+        return read_checkpoint(path, planned.cache_key)
+    except FileNotFoundError:
+        return None
+    except CheckpointError as exc:
+        reason = "stale" if "cache key" in str(exc) else "damaged"
+        kept = set_aside(path, reason)
+        logger.warning(
+            f"checkpoint not usable, region will run again: {exc}; kept as {kept}"
+        )
+        return None
+
+
+def _mark_skipped(record: RegionRecord, checkpoint: Checkpoint) -> None:
+    record.status = "skipped"
+    record.attempts = checkpoint.attempt
+    record.seconds = checkpoint.seconds
+    record.companies = len(checkpoint.companies)
+    record.usage = checkpoint.usage.model_dump()

@@ -1,0 +1,476 @@
+"""The batch driver: plan a run, run its regions in parallel, report.
+
+The driver decides what runs (regions without a valid checkpoint), submits
+at most one region per worker, and reacts to each outcome: retry, record a
+failure, rebuild a broken pool, stop on Ctrl-C. Workers write checkpoints
+themselves, so a driver that dies loses nothing that finished.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Executor, Future, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import FrameType
+
+from loguru import logger
+
+from leadgen import logs
+from leadgen.checkpoint import read_checkpoint
+from leadgen.config import LoadedConfig
+from leadgen.errors import CheckpointError, StorageError
+from leadgen.lock import RunLock
+from leadgen.manifest import Manifest, RegionRecord
+from leadgen.plan import RunPlan, plan_run
+from leadgen.pool import ExecutorFactory, kill_workers, process_pool_factory
+from leadgen.tasks import RegionOutcome, RegionTask, run_region
+
+HANG_GRACE_SECONDS = 10.0
+POLL_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Command-line choices for one batch run."""
+
+    data_dir: Path = Path("data")
+    run_dir: Path | None = None
+    workers: int | None = None
+    only: tuple[str, ...] = ()
+    fresh: bool = False
+    simulate_latency: float = 0.0
+    verbose: bool = False
+    grace_seconds: float = 10.0
+    executor_factory: ExecutorFactory | None = None
+
+
+@dataclass
+class RunSummary:
+    """The result of a batch run, for the summary table and the exit code."""
+
+    run_dir: Path
+    records: list[RegionRecord]
+    skipped: int
+    interrupted: bool
+    min_success_share: float
+    moved_aside: Path | None = None
+
+    @property
+    def succeeded(self) -> int:
+        return sum(record.succeeded for record in self.records)
+
+    @property
+    def success_share(self) -> float:
+        return self.succeeded / len(self.records) if self.records else 1.0
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return 130
+        return 0 if self.success_share >= self.min_success_share else 3
+
+
+def run_batch(loaded: LoadedConfig, options: RunOptions) -> RunSummary:
+    """Run (or resume) the batch a config describes and report how it went."""
+    run_dir = options.run_dir or options.data_dir / "runs" / loaded.name
+    moved_aside = _move_aside(run_dir) if options.fresh else None
+    _make_folder(run_dir)
+
+    with RunLock(run_dir):
+        sink = logger.add(
+            run_dir / "leadgen.log", level="DEBUG", format=logs.FILE_FORMAT
+        )
+        try:
+            plan = plan_run(loaded, run_dir, options.only)
+            summary = _execute(plan, options)
+        finally:
+            logger.remove(sink)
+    summary.moved_aside = moved_aside
+    return summary
+
+
+def _execute(plan: RunPlan, options: RunOptions) -> RunSummary:
+    batch = plan.loaded.batch
+    workers = options.workers or batch.run.workers
+    tasks = [
+        RegionTask(
+            spec=item.spec,
+            cache_key=item.cache_key,
+            checkpoint_path=str(item.checkpoint_path),
+            timeout_seconds=batch.agent.timeout_seconds,
+            simulate_latency=options.simulate_latency,
+            tracing=batch.agent.tracing,
+        )
+        for item in plan.todo
+    ]
+    factory = options.executor_factory or process_pool_factory(
+        plan.run_dir / "leadgen.log", options.verbose
+    )
+    driver = _Driver(plan, tasks, factory, workers, options.grace_seconds)
+    interrupted = driver.run()
+    return RunSummary(
+        run_dir=plan.run_dir,
+        records=list(plan.manifest.regions.values()),
+        skipped=len(plan.skipped),
+        interrupted=interrupted,
+        min_success_share=batch.run.min_success_share,
+    )
+
+
+@dataclass
+class _InFlight:
+    task: RegionTask
+    submitted: float
+    isolated: bool = False
+
+
+@dataclass
+class _Driver:
+    """State of one execution: what is queued, running and finished."""
+
+    plan: RunPlan
+    tasks: list[RegionTask]
+    factory: ExecutorFactory
+    workers: int
+    grace_seconds: float
+    queue: deque[RegionTask] = field(default_factory=deque)
+    suspects: deque[RegionTask] = field(default_factory=deque)
+    in_flight: dict[Future[RegionOutcome], _InFlight] = field(default_factory=dict)
+    hung: set[str] = field(default_factory=set)
+    stop_requests: int = 0
+    stop_deadline: float | None = None
+    executor: Executor | None = None
+
+    @property
+    def manifest(self) -> Manifest:
+        return self.plan.manifest
+
+    def run(self) -> bool:
+        """Run every queued region; True when the run was interrupted."""
+        self.queue.extend(self.tasks)
+        self.workers = max(1, min(self.workers, len(self.tasks) or 1))
+        self.manifest.write(self.plan.run_dir)
+        if not self.tasks:
+            self.manifest.status = "finished"
+            self.manifest.write(self.plan.run_dir)
+            return False
+
+        logger.info(
+            f"running {len(self.tasks)} region(s) on {self.workers} worker(s)  "
+            + logs.fields(model=self.plan.model, run_dir=self.plan.run_dir)
+        )
+        previous = self._install_sigint()
+        try:
+            interrupted = self._loop()
+        finally:
+            self._restore_sigint(previous)
+            self._shutdown()
+
+        self.manifest.status = "interrupted" if interrupted else "finished"
+        self.manifest.write(self.plan.run_dir)
+        return interrupted
+
+    def _loop(self) -> bool:
+        self.executor = self.factory(self.workers)
+        while True:
+            if self.stop_requests == 0:
+                self._fill()
+            if not self.in_flight:
+                return self.stop_requests > 0
+
+            done, _ = wait(
+                list(self.in_flight), timeout=POLL_SECONDS, return_when=FIRST_COMPLETED
+            )
+            for future in done:
+                if future in self.in_flight:
+                    self._collect(future)
+
+            self._check_hung()
+            if self._must_stop_now():
+                self._abandon_in_flight()
+                return True
+
+    def _fill(self) -> None:
+        # Regions that were running when a worker died run alone until the
+        # one that kills its worker is known; the rest wait meanwhile.
+        if self.suspects:
+            if not self.in_flight:
+                self._submit(self.suspects.popleft(), isolated=True)
+            return
+        while self.queue and len(self.in_flight) < self.workers:
+            self._submit(self.queue.popleft())
+
+    def _submit(self, task: RegionTask, isolated: bool = False) -> None:
+        assert self.executor is not None
+        record = self.manifest.regions[task.spec.region]
+        record.status = "running"
+        record.attempts = max(record.attempts, task.attempt)
+        future = self.executor.submit(run_region, task)
+        self.in_flight[future] = _InFlight(task, time.monotonic(), isolated)
+
+    def _collect(self, future: Future[RegionOutcome]) -> None:
+        try:
+            outcome = future.result()
+        except BrokenProcessPool:
+            self._pool_broke()
+            return
+        except CancelledError:
+            self.in_flight.pop(future)
+            return
+        except Exception as exc:  # the task could not even be sent or returned
+            task = self.in_flight[future].task
+            outcome = _lost(task, type(exc).__name__, str(exc))
+
+        item = self.in_flight.pop(future)
+        self._record(item.task, outcome)
+
+    def _record(self, task: RegionTask, outcome: RegionOutcome) -> None:
+        record = self.manifest.regions[task.spec.region]
+        record.attempts = max(record.attempts, outcome.attempt)
+        record.seconds = outcome.seconds
+        record.usage = outcome.usage
+
+        retry = outcome.status != "done" and task.attempt < self.plan.max_attempts
+        if retry and self.stop_requests == 0:
+            line = logs.fields(
+                region=task.spec.region,
+                attempt=task.attempt,
+                status=outcome.status,
+                error=repr(outcome.error),
+            )
+            logger.warning(f"region will retry  {line}")
+            record.status = "retrying"
+            self.queue.append(replace(task, attempt=task.attempt + 1))
+        else:
+            record.status = outcome.status
+            record.companies = outcome.companies if outcome.status == "done" else None
+            record.error_type = outcome.error_type
+            record.error = outcome.error
+            self._log_end(record)
+        self._write_manifest()
+
+    def _log_end(self, record: RegionRecord) -> None:
+        counts = self._counts()
+        line = logs.fields(
+            region=record.region,
+            status=record.status,
+            companies=record.companies or 0,
+            tokens=record.usage.get("total_tokens", 0),
+            seconds=f"{record.seconds or 0:.1f}",
+        )
+        progress = (
+            f"[{counts['finished']}/{len(self.tasks)} finished, "
+            f"{len(self.in_flight)} running, {counts['failed']} failed]"
+        )
+        bound = logger.bind(region=record.region, status=record.status)
+        if record.status == "done":
+            bound.info(f"region finished  {line}  {progress}")
+        else:
+            bound.error(f"region failed  {line} error={record.error!r}  {progress}")
+
+    def _counts(self) -> dict[str, int]:
+        keys = {task.spec.region for task in self.tasks}
+        statuses = [self.manifest.regions[key].status for key in keys]
+        failed = sum(status in ("failed", "timeout", "crashed") for status in statuses)
+        done = sum(status == "done" for status in statuses)
+        return {"finished": done + failed, "failed": failed}
+
+    def _pool_broke(self) -> None:
+        """A worker died: keep what finished, find the culprit, rebuild the pool."""
+        broken = list(self.in_flight.values())
+        self.in_flight.clear()
+        logger.warning(
+            f"a worker process died; rebuilding the pool  "
+            f"{logs.fields(regions_in_flight=len(broken))}"
+        )
+
+        # When the driver itself killed a hung region the culprit is known and
+        # the others are innocent; otherwise each region in flight is a suspect.
+        culprit_known = any(item.task.spec.region in self.hung for item in broken)
+        for item in broken:
+            task = item.task
+            if self._has_checkpoint(task):
+                self._record(task, _from_checkpoint(task))
+            elif task.spec.region in self.hung:
+                self.hung.discard(task.spec.region)
+                self._record(
+                    task,
+                    _lost(
+                        task,
+                        "TimeoutError",
+                        "stopped after ignoring its timeout",
+                        status="timeout",
+                    ),
+                )
+            elif culprit_known:
+                self.queue.appendleft(task)
+            elif item.isolated or len(broken) == 1:
+                self._record(
+                    task,
+                    _lost(
+                        task,
+                        "WorkerDied",
+                        "its worker process exited abruptly",
+                        status="crashed",
+                    ),
+                )
+            else:
+                self.suspects.append(task)
+
+        self._replace_executor()
+
+    def _replace_executor(self) -> None:
+        if self.executor is not None:
+            kill_workers(self.executor)
+            self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor = self.factory(self.workers)
+
+    def _check_hung(self) -> None:
+        now = time.monotonic()
+        for item in self.in_flight.values():
+            limit = item.task.timeout_seconds + HANG_GRACE_SECONDS
+            if now - item.submitted > limit and item.task.spec.region not in self.hung:
+                logger.warning(
+                    "region ignored its timeout; stopping its worker  "
+                    + logs.fields(region=item.task.spec.region)
+                )
+                self.hung.add(item.task.spec.region)
+        if self.hung and self.executor is not None and kill_workers(self.executor) == 0:
+            # Nothing to kill (not a process pool): give up on the hung futures.
+            for future, item in list(self.in_flight.items()):
+                if item.task.spec.region in self.hung:
+                    self.in_flight.pop(future)
+                    self.hung.discard(item.task.spec.region)
+                    self._record(
+                        item.task,
+                        _lost(
+                            item.task,
+                            "TimeoutError",
+                            "no answer after its timeout",
+                            status="timeout",
+                        ),
+                    )
+
+    def _has_checkpoint(self, task: RegionTask) -> bool:
+        try:
+            read_checkpoint(Path(task.checkpoint_path), task.cache_key)
+        except (FileNotFoundError, CheckpointError):
+            return False
+        return True
+
+    def _must_stop_now(self) -> bool:
+        if self.stop_requests == 0:
+            return False
+        if self.stop_requests > 1:
+            return True
+        if self.stop_deadline is None:
+            self.stop_deadline = time.monotonic() + self.grace_seconds
+        return time.monotonic() >= self.stop_deadline
+
+    def _abandon_in_flight(self) -> None:
+        """Stop running regions now; their checkpoints, if any, still count."""
+        if self.executor is not None:
+            kill_workers(self.executor)
+        for item in self.in_flight.values():
+            task = item.task
+            if self._has_checkpoint(task):
+                self._record(task, _from_checkpoint(task))
+            else:
+                self.manifest.regions[task.spec.region].status = "interrupted"
+        self.in_flight.clear()
+
+    def _shutdown(self) -> None:
+        for task in self.queue:
+            self.manifest.regions[task.spec.region].status = "cancelled"
+        for task in self.suspects:
+            self.manifest.regions[task.spec.region].status = "cancelled"
+        self.queue.clear()
+        self.suspects.clear()
+        if self.executor is not None:
+            self.executor.shutdown(wait=self.stop_requests == 0, cancel_futures=True)
+
+    def _write_manifest(self) -> None:
+        try:
+            self.manifest.write(self.plan.run_dir)
+        except OSError as exc:
+            raise StorageError(
+                f"{self.plan.run_dir}: cannot write run.json ({exc.strerror}); "
+                "checkpoints already written are kept"
+            ) from None
+
+    def _install_sigint(self) -> object:
+        if threading.current_thread() is not threading.main_thread():
+            return None
+        return signal.signal(signal.SIGINT, self._on_sigint)
+
+    def _restore_sigint(self, previous: object) -> None:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)  # type: ignore[arg-type]
+
+    def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
+        self.stop_requests += 1
+        if self.stop_requests == 1:
+            logger.warning(
+                f"stopping: no new regions; running ones get {self.grace_seconds:g} s "
+                "to finish (Ctrl-C again to stop at once)"
+            )
+        else:
+            logger.warning("stopping now")
+
+
+def _lost(
+    task: RegionTask, error_type: str, message: str, status: str = "failed"
+) -> RegionOutcome:
+    return RegionOutcome(
+        region=task.spec.region,
+        status=status,
+        attempt=task.attempt,
+        seconds=0.0,
+        error_type=error_type,
+        error=message,
+    )
+
+
+def _from_checkpoint(task: RegionTask) -> RegionOutcome:
+    checkpoint = read_checkpoint(Path(task.checkpoint_path), task.cache_key)
+    return RegionOutcome(
+        region=task.spec.region,
+        status="done",
+        attempt=task.attempt,
+        seconds=checkpoint.seconds,
+        companies=len(checkpoint.companies),
+        usage=checkpoint.usage.model_dump(),
+    )
+
+
+def _move_aside(run_dir: Path) -> Path | None:
+    """Keep an old run folder under a new name instead of deleting it."""
+    if not run_dir.exists():
+        return None
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    target = run_dir.with_name(f"{run_dir.name}.{stamp}")
+    counter = 1
+    while target.exists():
+        target = run_dir.with_name(f"{run_dir.name}.{stamp}.{counter}")
+        counter += 1
+    with RunLock(run_dir):
+        pass  # refuses if a live run holds the folder
+    os.replace(run_dir, target)
+    logger.info(f"--fresh: kept the previous run folder as {target}")
+    return target
+
+
+def _make_folder(run_dir: Path) -> None:
+    try:
+        (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(
+            f"{run_dir}: cannot create the run folder ({exc.strerror}); "
+            "choose another place with --run-dir"
+        ) from None

@@ -1,0 +1,245 @@
+"""Batch runs through the real process pool and the real SDK Runner."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from leadgen.checkpoint import read_checkpoint
+from leadgen.cli import run_command
+from leadgen.config import load_config
+from leadgen.runner import RunOptions, RunSummary, run_batch
+
+from .conftest import small_config
+from .faults import fault_pool
+
+
+def _run(path: Path, run_dir: Path, **options: object) -> RunSummary:
+    return run_batch(load_config(path), RunOptions(run_dir=run_dir, **options))  # type: ignore[arg-type]
+
+
+def _statuses(summary: RunSummary) -> dict[str, str]:
+    return {record.region: record.status for record in summary.records}
+
+
+def test_full_run_writes_tagged_checkpoints(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+
+    summary = _run(write_config(small_config()), run_dir)
+
+    assert summary.exit_code == 0
+    assert set(_statuses(summary).values()) == {"done"}
+    files = sorted(p.name for p in (run_dir / "checkpoints").glob("*.json"))
+    assert files == ["downtown.json", "north-side.json", "south-side.json"]
+    north = read_checkpoint(run_dir / "checkpoints" / "north-side.json")
+    assert north.companies, "the offline agent found nothing"
+    assert {c.discovery_source for c in north.companies} == {
+        "agent:multi_region:North_Side"
+    }
+    assert [c.rank for c in north.companies] == list(range(1, len(north.companies) + 1))
+    assert north.usage.requests == 2  # one tool call turn, one answer turn
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["status"] == "finished"
+    assert {r["status"] for r in manifest["regions"]} == {"done"}
+
+
+def test_regions_run_at_the_same_time(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    config = small_config(run={"workers": 3})
+    run_dir = tmp_path / "run"
+
+    _run(write_config(config), run_dir, simulate_latency=0.4)
+
+    spans = [
+        (c.started_at, c.finished_at)
+        for c in map(read_checkpoint, (run_dir / "checkpoints").glob("*.json"))
+    ]
+    latest_start = max(start for start, _ in spans)
+    earliest_end = min(end for _, end in spans)
+    assert latest_start < earliest_end, "regions ran one after another"
+
+
+def test_second_run_skips_everything(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    path, run_dir = write_config(small_config()), tmp_path / "run"
+    _run(path, run_dir)
+    before = {p: p.stat().st_mtime_ns for p in (run_dir / "checkpoints").glob("*.json")}
+
+    summary = _run(path, run_dir)
+
+    assert summary.skipped == 3
+    assert set(_statuses(summary).values()) == {"skipped"}
+    after = {p: p.stat().st_mtime_ns for p in (run_dir / "checkpoints").glob("*.json")}
+    assert after == before
+
+
+def test_changed_input_reruns_only_that_region(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    config = small_config()
+    path, run_dir = write_config(config), tmp_path / "run"
+    _run(path, run_dir)
+
+    config["geography"]["regions"][1]["zip_codes"].append("80212")
+    config["run"] = {"workers": 1, "retries": 0}  # timing knobs change nothing
+    summary = _run(write_config(config), run_dir)
+
+    assert _statuses(summary) == {
+        "Downtown": "skipped",
+        "North Side": "done",
+        "South Side": "skipped",
+    }
+    assert list((run_dir / "checkpoints" / "set-aside").glob("north-side.*stale.json"))
+
+
+def test_damaged_checkpoint_is_set_aside_and_rerun(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    path, run_dir = write_config(small_config()), tmp_path / "run"
+    _run(path, run_dir)
+    damaged = run_dir / "checkpoints" / "downtown.json"
+    damaged.write_text(damaged.read_text()[:100])
+
+    summary = _run(path, run_dir)
+
+    assert _statuses(summary)["Downtown"] == "done"
+    assert read_checkpoint(damaged).region == "Downtown"
+    assert list((run_dir / "checkpoints" / "set-aside").glob("downtown.*damaged.json"))
+
+
+def test_only_runs_the_named_regions(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+
+    summary = _run(write_config(small_config()), run_dir, only=("north side",))
+
+    assert _statuses(summary) == {"North Side": "done"}
+    assert [p.name for p in (run_dir / "checkpoints").glob("*.json")] == [
+        "north-side.json"
+    ]
+
+
+def test_only_with_unknown_region_is_a_usage_error(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_config(small_config())
+
+    result = CliRunner().invoke(
+        run_command, [str(path), "--run-dir", str(tmp_path / "r"), "--only", "Westside"]
+    )
+
+    assert result.exit_code == 2
+    assert "--only 'Westside'" in result.stderr
+    assert "'North Side'" in result.stderr
+
+
+def test_fresh_keeps_the_old_folder(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    path, run_dir = write_config(small_config()), tmp_path / "run"
+    _run(path, run_dir)
+
+    summary = _run(path, run_dir, fresh=True)
+
+    assert summary.skipped == 0
+    assert summary.moved_aside is not None
+    assert len(list(summary.moved_aside.glob("checkpoints/*.json"))) == 3
+    assert len(list(run_dir.glob("checkpoints/*.json"))) == 3
+
+
+def test_failing_region_does_not_stop_the_others(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    config = small_config(run={"workers": 2, "retries": 1, "min_success_share": 0.5})
+
+    summary = _run(
+        write_config(config),
+        tmp_path / "run",
+        executor_factory=fault_pool({"South Side": "raise"}),
+    )
+
+    statuses = _statuses(summary)
+    assert statuses == {"Downtown": "done", "North Side": "done", "South Side": "failed"}
+    south = next(r for r in summary.records if r.region == "South Side")
+    assert south.attempts == 2
+    assert south.error_type == "RuntimeError"
+    assert "injected failure" in (south.error or "")
+    assert summary.exit_code == 0
+
+
+def test_too_few_successes_exit_3_and_lists_failures(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    config = small_config(run={"workers": 2, "retries": 0, "min_success_share": 1.0})
+    summary = _run(
+        write_config(config),
+        tmp_path / "run",
+        executor_factory=fault_pool({"Downtown": "raise"}),
+    )
+
+    assert summary.exit_code == 3
+    assert summary.succeeded == 2
+
+
+def test_worker_that_dies_is_isolated_and_others_finish(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    config = small_config(run={"workers": 3, "retries": 1, "min_success_share": 0.5})
+
+    summary = _run(
+        write_config(config),
+        tmp_path / "run",
+        executor_factory=fault_pool({"North Side": "exit"}),
+    )
+
+    statuses = _statuses(summary)
+    assert statuses["Downtown"] == statuses["South Side"] == "done"
+    assert statuses["North Side"] == "crashed"
+    north = next(r for r in summary.records if r.region == "North Side")
+    assert north.attempts == 2
+    assert "exited abruptly" in (north.error or "")
+
+
+def test_cli_prints_summary_table(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_config(small_config())
+
+    result = CliRunner().invoke(run_command, [str(path), "--run-dir", str(tmp_path / "r")])
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].split() == [
+        "Region", "Status", "Companies", "Attempts", "Seconds", "Tokens"
+    ]
+    assert "3 region(s): 3 succeeded" in result.stdout
+
+
+@pytest.mark.parametrize("workers", [1, 3], ids=["one-worker", "three-workers"])
+def test_results_do_not_depend_on_worker_count(
+    write_config: Callable[..., Path], tmp_path: Path, workers: int
+) -> None:
+    path = write_config(small_config())
+    run_dir = tmp_path / f"run{workers}"
+
+    _run(path, run_dir, workers=workers)
+
+    north = read_checkpoint(run_dir / "checkpoints" / "north-side.json")
+    reference = _reference_names(path, tmp_path)
+    assert [c.name for c in north.companies] == reference
+
+
+def _reference_names(path: Path, tmp_path: Path) -> list[str]:
+    run_dir = tmp_path / "reference"
+    if not run_dir.exists():
+        _run(path, run_dir, only=("North Side",))
+    checkpoint = read_checkpoint(run_dir / "checkpoints" / "north-side.json")
+    return [c.name for c in checkpoint.companies]
