@@ -46,6 +46,12 @@ class RunPlan:
     manifest: Manifest
 
     @property
+    def selected(self) -> list[str]:
+        """Names of the regions this run covers, in config order."""
+        chosen = {item.spec.region for item in [*self.todo, *self.skipped]}
+        return [name for name in self.manifest.regions if name in chosen]
+
+    @property
     def max_attempts(self) -> int:
         return self.loaded.batch.run.retries + 1
 
@@ -67,7 +73,8 @@ def plan_run(
             "SAMPLE DATA from a built-in directory of fictional businesses"
         )
 
-    specs = select_regions(region_specs(batch, model), only, loaded)
+    specs = region_specs(batch, model)
+    selected = {spec.slug for spec in select_regions(specs, only, loaded)}
     todo: list[PlannedRegion] = []
     skipped: list[PlannedRegion] = []
     records: dict[str, RegionRecord] = {}
@@ -75,13 +82,16 @@ def plan_run(
     for spec in specs:
         planned = PlannedRegion(spec, cache_key(spec), checkpoint_path(run_dir, spec))
         record = RegionRecord(spec.region, spec.slug, planned.cache_key)
+        records[spec.region] = record
+        if spec.slug not in selected:
+            _mark_unselected(record, planned)
+            continue
         checkpoint = _valid_checkpoint(planned)
         if checkpoint is None:
             todo.append(planned)
         else:
             skipped.append(planned)
             _mark_skipped(record, checkpoint)
-        records[spec.region] = record
 
     if skipped:
         logger.info(
@@ -132,6 +142,16 @@ def _valid_checkpoint(planned: PlannedRegion) -> Checkpoint | None:
             f"checkpoint not usable, region will run again: {exc}; kept as {kept}"
         )
         return None
+
+
+def _mark_unselected(record: RegionRecord, planned: PlannedRegion) -> None:
+    # Left out by --only: report what is on disk without touching it.
+    try:
+        checkpoint = read_checkpoint(planned.checkpoint_path, planned.cache_key)
+    except (FileNotFoundError, CheckpointError):
+        record.status = "not_selected"
+        return
+    _mark_skipped(record, checkpoint)
 
 
 def _mark_skipped(record: RegionRecord, checkpoint: Checkpoint) -> None:

@@ -116,7 +116,7 @@ def _execute(plan: RunPlan, options: RunOptions) -> RunSummary:
     interrupted = driver.run()
     return RunSummary(
         run_dir=plan.run_dir,
-        records=list(plan.manifest.regions.values()),
+        records=[plan.manifest.regions[name] for name in plan.selected],
         skipped=len(plan.skipped),
         interrupted=interrupted,
         min_success_share=batch.run.min_success_share,

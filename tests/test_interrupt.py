@@ -27,7 +27,8 @@ def _start(config: Path, run_dir: Path, *extra: str) -> subprocess.Popen[bytes]:
     with log.open("wb") as stderr:
         process = subprocess.Popen(
             [sys.executable, str(REPO / "run_batch.py"), str(config),
-             "--run-dir", str(run_dir), *extra],
+             "--run-dir", str(run_dir), "--db", str(run_dir.parent / "l.duckdb"),
+             *extra],
             cwd=REPO,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
@@ -141,7 +142,7 @@ def test_a_live_run_locks_its_folder(
 
     second = subprocess.run(
         [sys.executable, str(REPO / "run_batch.py"), str(config),
-         "--run-dir", str(run_dir)],
+         "--run-dir", str(run_dir), "--no-merge"],
         cwd=REPO, capture_output=True, text=True, timeout=60,
     )
     os.killpg(first.pid, signal.SIGKILL)

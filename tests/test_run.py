@@ -214,13 +214,17 @@ def test_cli_prints_summary_table(
 ) -> None:
     path = write_config(small_config())
 
-    result = CliRunner().invoke(run_command, [str(path), "--run-dir", str(tmp_path / "r")])
+    result = CliRunner().invoke(
+        run_command, [str(path), "--data-dir", str(tmp_path / "data"), "--no-merge"]
+    )
 
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0].split() == [
         "Region", "Status", "Companies", "Attempts", "Seconds", "Tokens"
     ]
     assert "3 region(s): 3 succeeded" in result.stdout
+    assert (tmp_path / "data" / "runs" / "small" / "run.json").exists()
+    assert not (tmp_path / "data" / "leadgen.duckdb").exists()
 
 
 @pytest.mark.parametrize("workers", [1, 3], ids=["one-worker", "three-workers"])
