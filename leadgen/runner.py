@@ -47,6 +47,7 @@ class RunOptions:
     simulate_latency: float = 0.0
     verbose: bool = False
     grace_seconds: float = 10.0
+    hang_grace_seconds: float = HANG_GRACE_SECONDS
     executor_factory: ExecutorFactory | None = None
 
 
@@ -112,7 +113,9 @@ def _execute(plan: RunPlan, options: RunOptions) -> RunSummary:
     factory = options.executor_factory or process_pool_factory(
         plan.run_dir / "leadgen.log", options.verbose
     )
-    driver = _Driver(plan, tasks, factory, workers, options.grace_seconds)
+    driver = _Driver(
+        plan, tasks, factory, workers, options.grace_seconds, options.hang_grace_seconds
+    )
     interrupted = driver.run()
     return RunSummary(
         run_dir=plan.run_dir,
@@ -139,6 +142,7 @@ class _Driver:
     factory: ExecutorFactory
     workers: int
     grace_seconds: float
+    hang_grace_seconds: float
     queue: deque[RegionTask] = field(default_factory=deque)
     suspects: deque[RegionTask] = field(default_factory=deque)
     in_flight: dict[Future[RegionOutcome], _InFlight] = field(default_factory=dict)
@@ -334,7 +338,7 @@ class _Driver:
     def _check_hung(self) -> None:
         now = time.monotonic()
         for item in self.in_flight.values():
-            limit = item.task.timeout_seconds + HANG_GRACE_SECONDS
+            limit = item.task.timeout_seconds + self.hang_grace_seconds
             if now - item.submitted > limit and item.task.spec.region not in self.hung:
                 logger.warning(
                     "region ignored its timeout; stopping its worker  "

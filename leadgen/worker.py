@@ -20,6 +20,7 @@ from loguru import logger
 
 from leadgen import logs
 from leadgen.checkpoint import Checkpoint, RegionUsage, TaggedCompany, write_checkpoint
+from leadgen.errors import StorageError
 from leadgen.prompts import region_input
 from leadgen.region_agent import build_agent
 from leadgen.schema import SCHEMA_VERSION, LeadListOutput
@@ -105,7 +106,13 @@ async def _run_agent(task: RegionTask, started: float) -> Checkpoint:
         search_exhausted=output.search_exhausted,
         quality_notes=output.quality_notes,
     )
-    write_checkpoint(Path(task.checkpoint_path), checkpoint)
+    path = Path(task.checkpoint_path)
+    try:
+        write_checkpoint(path, checkpoint)
+    except OSError as exc:
+        raise StorageError(
+            f"{path}: cannot write the checkpoint ({exc.strerror or exc})"
+        ) from None
     return checkpoint
 
 

@@ -7,16 +7,18 @@ abruptly, or block the event loop. Everything else runs unchanged.
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from leadgen.pool import ExecutorFactory
 from leadgen.tasks import init_worker
 
-Faults = dict[str, str]  # region name -> "raise" | "exit" | "hang" | "sleep"
+Faults = dict[str, str]  # region -> "raise" | "exit" | "hang" | "slow" | "nospace"
 
 
 def fault_pool(faults: Faults) -> ExecutorFactory:
@@ -44,10 +46,31 @@ def _install(faults: Faults) -> None:
         text = str(args) + str(kwargs)
         for region, fault in faults.items():
             if f"Region: {region}\\n" in text or f"Region: {region}\n" in text:
+                if fault == "slow":
+                    await asyncio.sleep(3600)  # cooperative: a timeout can cancel it
                 _trigger(fault)
         return await original(self, *args, **kwargs)
 
     OfflineModel.get_response = faulty  # type: ignore[method-assign]
+
+    if "nospace" in faults.values():
+        _fill_disk_for([r for r, f in faults.items() if f == "nospace"])
+
+
+def _fill_disk_for(regions: list[str]) -> None:
+    """Make checkpoint writes of these regions fail as on a full disk."""
+    import errno
+
+    from leadgen import checkpoint, worker
+
+    original = checkpoint.write_checkpoint
+
+    def full(path: Path, saved: checkpoint.Checkpoint) -> None:
+        if saved.region in regions:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        original(path, saved)
+
+    worker.write_checkpoint = full  # type: ignore[assignment]
 
 
 def _trigger(fault: str) -> None:

@@ -247,3 +247,134 @@ def _reference_names(path: Path, tmp_path: Path) -> list[str]:
         _run(path, run_dir, only=("North Side",))
     checkpoint = read_checkpoint(run_dir / "checkpoints" / "north-side.json")
     return [c.name for c in checkpoint.companies]
+
+
+def test_slow_region_times_out_without_holding_up_the_batch(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    config = small_config(
+        agent={"model": "offline", "timeout_seconds": 1.5},
+        run={"workers": 2, "retries": 0, "min_success_share": 0.5},
+    )
+
+    summary = _run(
+        write_config(config), tmp_path / "run",
+        executor_factory=fault_pool({"Downtown": "slow"}),
+    )
+
+    assert _statuses(summary) == {
+        "Downtown": "timeout", "North Side": "done", "South Side": "done"
+    }
+    downtown = summary.records[0]
+    assert "no answer within 1.5 s" in (downtown.error or "")
+
+
+def test_region_that_ignores_its_timeout_is_killed(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    config = small_config(
+        agent={"model": "offline", "timeout_seconds": 1},
+        run={"workers": 2, "retries": 0, "min_success_share": 0.5},
+    )
+
+    summary = _run(
+        write_config(config), tmp_path / "run",
+        executor_factory=fault_pool({"North Side": "hang"}),
+        hang_grace_seconds=1.0,
+    )
+
+    assert _statuses(summary) == {
+        "Downtown": "done", "North Side": "timeout", "South Side": "done"
+    }
+    north = summary.records[1]
+    assert north.attempts == 1
+    assert "ignoring its timeout" in (north.error or "")
+
+
+def test_full_disk_fails_the_region_with_a_clear_reason(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    config = small_config(run={"workers": 2, "retries": 0, "min_success_share": 0.5})
+    run_dir = tmp_path / "run"
+
+    summary = _run(
+        write_config(config), run_dir,
+        executor_factory=fault_pool({"South Side": "nospace"}),
+    )
+
+    south = summary.records[2]
+    assert south.status == "failed"
+    assert south.error_type == "StorageError"
+    assert "cannot write the checkpoint (No space left on device)" in (south.error or "")
+    assert sorted(p.name for p in run_dir.glob("checkpoints/*.json")) == [
+        "downtown.json", "north-side.json"
+    ]
+
+
+def test_unwritable_manifest_stops_with_storage_error_and_keeps_checkpoints(
+    write_config: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from leadgen import manifest
+    from leadgen.errors import StorageError
+
+    path, run_dir = write_config(small_config()), tmp_path / "run"
+    _run(path, run_dir, only=("Downtown",))
+    before = (run_dir / "checkpoints" / "downtown.json").read_bytes()
+    original = manifest.atomic_write_text
+    calls = {"n": 0}
+
+    def fails_after_first(target: Path, text: str) -> None:
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise OSError(errno.EROFS, "Read-only file system")
+        original(target, text)
+
+    monkeypatch.setattr(manifest, "atomic_write_text", fails_after_first)
+
+    with pytest.raises(StorageError, match="cannot write run.json"):
+        _run(path, run_dir)
+
+    assert (run_dir / "checkpoints" / "downtown.json").read_bytes() == before
+
+
+def test_run_folder_that_cannot_be_created(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    path = write_config(small_config())
+
+    result = CliRunner().invoke(run_command, [str(path), "--run-dir", str(blocker / "r")])
+
+    assert result.exit_code == 5
+    assert result.stderr.startswith(f"Error: {blocker / 'r'}: cannot create the run folder")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda text: "", id="empty"),
+        pytest.param(lambda text: text[: len(text) // 2], id="truncated"),
+        pytest.param(lambda text: "not json at all", id="not-json"),
+        pytest.param(lambda text: '{"format": 1, "region": "x"}', id="wrong-schema"),
+        pytest.param(lambda text: text.replace('"cache_key": "', '"cache_key": "0'),
+                     id="wrong-key"),
+    ],
+)
+def test_damaged_checkpoints_are_detected_and_rerun(
+    write_config: Callable[..., Path],
+    tmp_path: Path,
+    damage: Callable[[str], str],
+) -> None:
+    path, run_dir = write_config(small_config()), tmp_path / "run"
+    _run(path, run_dir, only=("South Side",))
+    checkpoint = run_dir / "checkpoints" / "south-side.json"
+    checkpoint.write_text(damage(checkpoint.read_text()))
+
+    summary = _run(path, run_dir, only=("South Side",))
+
+    assert _statuses(summary) == {"South Side": "done"}
+    assert read_checkpoint(checkpoint).region == "South Side"
+    assert len(list((run_dir / "checkpoints" / "set-aside").iterdir())) == 1
