@@ -73,6 +73,7 @@ def plan_run(
             "SAMPLE DATA from a built-in directory of fictional businesses"
         )
 
+    _remove_partial_writes(run_dir)
     specs = region_specs(batch, model)
     selected = {spec.slug for spec in select_regions(specs, only, loaded)}
     todo: list[PlannedRegion] = []
@@ -142,6 +143,14 @@ def _valid_checkpoint(planned: PlannedRegion) -> Checkpoint | None:
             f"checkpoint not usable, region will run again: {exc}; kept as {kept}"
         )
         return None
+
+
+def _remove_partial_writes(run_dir: Path) -> None:
+    # A worker killed while writing leaves its hidden temporary file behind;
+    # the checkpoint itself is either whole or absent, so the rest is litter.
+    for leftover in (run_dir / "checkpoints").glob(".*.tmp"):
+        leftover.unlink(missing_ok=True)
+        logger.debug(f"removed a partial write left by a killed worker: {leftover}")
 
 
 def _mark_unselected(record: RegionRecord, planned: PlannedRegion) -> None:

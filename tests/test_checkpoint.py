@@ -45,7 +45,9 @@ def _checkpoint(key: str = "k1") -> Checkpoint:
         started_at=1.0,
         finished_at=2.0,
         seconds=1.0,
-        usage=RegionUsage(requests=2, input_tokens=10, output_tokens=5, total_tokens=15),
+        usage=RegionUsage(
+            requests=2, input_tokens=10, output_tokens=5, total_tokens=15
+        ),
         companies=[company],
         search_exhausted=True,
         quality_notes="",
@@ -77,7 +79,9 @@ def test_damaged_checkpoints_are_rejected(
     path = tmp_path / "x.json"
     path.write_text(content, encoding="latin-1")
 
-    with pytest.raises(CheckpointError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(
+        CheckpointError, match=message.replace("(", r"\(").replace(")", r"\)")
+    ):
         read_checkpoint(path, "k1")
 
 

@@ -45,8 +45,11 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any] | str, str]] = [
     ("unknown-nested-key", _set("agent.modle", "offline"), "agent.modle: unknown key"),
     ("missing-target", _set("target", _DELETE), "target: required field"),
     ("missing-geography", _set("geography", _DELETE), "geography: required field"),
-    ("missing-description", _set("target.description", _DELETE),
-     "target.description: required"),
+    (
+        "missing-description",
+        _set("target.description", _DELETE),
+        "target.description: required",
+    ),
     ("blank-description", _set("target.description", "   "), "target.description"),
     ("workers-text", _set("run.workers", "four"), "run.workers"),
     ("workers-zero", _set("run.workers", 0), "run.workers"),
@@ -55,22 +58,39 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any] | str, str]] = [
     ("share-above-one", _set("run.min_success_share", 1.5), "run.min_success_share"),
     ("timeout-zero", _set("agent.timeout_seconds", 0), "agent.timeout_seconds"),
     ("max-turns-float", _set("agent.max_turns", 2.5), "agent.max_turns"),
-    ("min-units-negative", _set("target.criteria.min_units", -5),
-     "target.criteria.min_units"),
-    ("per-region-zero", _set("target.companies_per_region", 0),
-     "target.companies_per_region"),
+    (
+        "min-units-negative",
+        _set("target.criteria.min_units", -5),
+        "target.criteria.min_units",
+    ),
+    (
+        "per-region-zero",
+        _set("target.companies_per_region", 0),
+        "target.companies_per_region",
+    ),
     ("regions-empty", _set("geography.regions", []), "geography.regions"),
     ("regions-not-list", _set("geography.regions", "Denver"), "geography.regions"),
-    ("region-blank-name", _set("geography.regions.1.name", ""),
-     "geography.regions[1].name"),
-    ("region-no-ground", _set("geography.regions.0", {"name": "Nowhere"}),
-     "needs at least one of 'areas' or 'zip_codes'"),
-    ("region-duplicate", _set("geography.regions.2.name", "north side"),
-     "must be unique"),
-    ("zip-short", _set("geography.regions.0.zip_codes", ["802"]),
-     "geography.regions[0].zip_codes[0]: expected a five-digit ZIP"),
-    ("zip-letters", _set("geography.regions.0.zip_codes", ["8020A"]),
-     "five-digit ZIP"),
+    (
+        "region-blank-name",
+        _set("geography.regions.1.name", ""),
+        "geography.regions[1].name",
+    ),
+    (
+        "region-no-ground",
+        _set("geography.regions.0", {"name": "Nowhere"}),
+        "needs at least one of 'areas' or 'zip_codes'",
+    ),
+    (
+        "region-duplicate",
+        _set("geography.regions.2.name", "north side"),
+        "must be unique",
+    ),
+    (
+        "zip-short",
+        _set("geography.regions.0.zip_codes", ["802"]),
+        "geography.regions[0].zip_codes[0]: expected a five-digit ZIP",
+    ),
+    ("zip-letters", _set("geography.regions.0.zip_codes", ["8020A"]), "five-digit ZIP"),
     ("state-lowercase", _set("geography.state", "co"), "geography.state"),
     ("country-not-us", _set("geography.country", "CA"), "geography.country"),
     ("name-escapes", _set("name", "../../etc"), "name: expected letters"),
@@ -82,7 +102,10 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any] | str, str]] = [
 
 @pytest.mark.parametrize(
     ("content", "expected"),
-    [pytest.param(content, expected, id=case) for case, content, expected in BAD_CONFIGS],
+    [
+        pytest.param(content, expected, id=case)
+        for case, content, expected in BAD_CONFIGS
+    ],
 )
 def test_bad_config_is_one_line_exit_2(
     write_config: Callable[..., Path], tmp_path: Path, content: Any, expected: str
@@ -104,7 +127,9 @@ def test_bad_config_is_one_line_exit_2(
 def test_missing_file_names_it(tmp_path: Path) -> None:
     missing = tmp_path / "nope.yaml"
 
-    result = CliRunner().invoke(run_command, [str(missing), "--data-dir", str(tmp_path)])
+    result = CliRunner().invoke(
+        run_command, [str(missing), "--data-dir", str(tmp_path)]
+    )
 
     assert result.exit_code == 2
     assert result.stderr.strip() == f"Error: {missing}: file not found; check the path"
@@ -132,8 +157,12 @@ def test_denver_config_has_four_regions_with_zip_codes() -> None:
     loaded = load_config(Path(__file__).parent.parent / "configs" / "denver.yaml")
 
     names = [region.name for region in loaded.batch.regions]
-    assert names == ["Downtown Denver & LoDo", "North Denver", "South Denver",
-                     "West/East Metro"]
+    assert names == [
+        "Downtown Denver & LoDo",
+        "North Denver",
+        "South Denver",
+        "West/East Metro",
+    ]
     assert all(region.zip_codes and region.areas for region in loaded.batch.regions)
     assert loaded.batch.agent.model == "auto"
     assert loaded.batch.run.min_success_share == 0.75

@@ -26,9 +26,16 @@ def _start(config: Path, run_dir: Path, *extra: str) -> subprocess.Popen[bytes]:
     log = run_dir.parent / f"stderr-{time.monotonic_ns()}.txt"
     with log.open("wb") as stderr:
         process = subprocess.Popen(
-            [sys.executable, str(REPO / "run_batch.py"), str(config),
-             "--run-dir", str(run_dir), "--db", str(run_dir.parent / "l.duckdb"),
-             *extra],
+            [
+                sys.executable,
+                str(REPO / "run_batch.py"),
+                str(config),
+                "--run-dir",
+                str(run_dir),
+                "--db",
+                str(run_dir.parent / "l.duckdb"),
+                *extra,
+            ],
             cwd=REPO,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
@@ -59,10 +66,12 @@ def _snapshot(run_dir: Path) -> dict[str, tuple[int, bytes]]:
 def test_sigkill_of_the_process_group_then_rerun(
     write_config: Callable[..., Path], tmp_path: Path
 ) -> None:
-    config = write_config(small_config(
-        geography={"metro": "Denver", "state": "CO", "regions": FOUR_REGIONS},
-        run={"workers": 2, "retries": 0},
-    ))
+    config = write_config(
+        small_config(
+            geography={"metro": "Denver", "state": "CO", "regions": FOUR_REGIONS},
+            run={"workers": 2, "retries": 0},
+        )
+    )
     run_dir = tmp_path / "run"
     process = _start(config, run_dir, "--simulate-latency", "1")
 
@@ -88,10 +97,12 @@ def test_sigkill_of_the_process_group_then_rerun(
 def test_first_ctrl_c_exits_130_and_keeps_finished_work(
     write_config: Callable[..., Path], tmp_path: Path
 ) -> None:
-    config = write_config(small_config(
-        geography={"metro": "Denver", "state": "CO", "regions": FOUR_REGIONS},
-        run={"workers": 2, "retries": 0},
-    ))
+    config = write_config(
+        small_config(
+            geography={"metro": "Denver", "state": "CO", "regions": FOUR_REGIONS},
+            run={"workers": 2, "retries": 0},
+        )
+    )
     run_dir = tmp_path / "run"
     process = _start(config, run_dir, "--simulate-latency", "1", "--grace", "30")
 
@@ -118,8 +129,12 @@ def test_second_ctrl_c_stops_at_once(
     run_dir = tmp_path / "run"
     process = _start(config, run_dir, "--simulate-latency", "30", "--grace", "60")
 
-    _wait_for(lambda: (run_dir / "leadgen.log").exists()
-              and "region started" in (run_dir / "leadgen.log").read_text())
+    _wait_for(
+        lambda: (
+            (run_dir / "leadgen.log").exists()
+            and "region started" in (run_dir / "leadgen.log").read_text()
+        )
+    )
     os.killpg(process.pid, signal.SIGINT)
     time.sleep(0.5)
     os.killpg(process.pid, signal.SIGINT)
@@ -141,9 +156,18 @@ def test_a_live_run_locks_its_folder(
     _wait_for(lambda: (run_dir / ".lock").exists())
 
     second = subprocess.run(
-        [sys.executable, str(REPO / "run_batch.py"), str(config),
-         "--run-dir", str(run_dir), "--no-merge"],
-        cwd=REPO, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            str(REPO / "run_batch.py"),
+            str(config),
+            "--run-dir",
+            str(run_dir),
+            "--no-merge",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     os.killpg(first.pid, signal.SIGKILL)
     first.wait()

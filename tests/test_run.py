@@ -168,7 +168,11 @@ def test_failing_region_does_not_stop_the_others(
     )
 
     statuses = _statuses(summary)
-    assert statuses == {"Downtown": "done", "North Side": "done", "South Side": "failed"}
+    assert statuses == {
+        "Downtown": "done",
+        "North Side": "done",
+        "South Side": "failed",
+    }
     south = next(r for r in summary.records if r.region == "South Side")
     assert south.attempts == 2
     assert south.error_type == "RuntimeError"
@@ -220,7 +224,12 @@ def test_cli_prints_summary_table(
 
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0].split() == [
-        "Region", "Status", "Companies", "Attempts", "Seconds", "Tokens"
+        "Region",
+        "Status",
+        "Companies",
+        "Attempts",
+        "Seconds",
+        "Tokens",
     ]
     assert "3 region(s): 3 succeeded" in result.stdout
     assert (tmp_path / "data" / "runs" / "small" / "run.json").exists()
@@ -258,12 +267,15 @@ def test_slow_region_times_out_without_holding_up_the_batch(
     )
 
     summary = _run(
-        write_config(config), tmp_path / "run",
+        write_config(config),
+        tmp_path / "run",
         executor_factory=fault_pool({"Downtown": "slow"}),
     )
 
     assert _statuses(summary) == {
-        "Downtown": "timeout", "North Side": "done", "South Side": "done"
+        "Downtown": "timeout",
+        "North Side": "done",
+        "South Side": "done",
     }
     downtown = summary.records[0]
     assert "no answer within 1.5 s" in (downtown.error or "")
@@ -278,13 +290,16 @@ def test_region_that_ignores_its_timeout_is_killed(
     )
 
     summary = _run(
-        write_config(config), tmp_path / "run",
+        write_config(config),
+        tmp_path / "run",
         executor_factory=fault_pool({"North Side": "hang"}),
         hang_grace_seconds=1.0,
     )
 
     assert _statuses(summary) == {
-        "Downtown": "done", "North Side": "timeout", "South Side": "done"
+        "Downtown": "done",
+        "North Side": "timeout",
+        "South Side": "done",
     }
     north = summary.records[1]
     assert north.attempts == 1
@@ -298,16 +313,20 @@ def test_full_disk_fails_the_region_with_a_clear_reason(
     run_dir = tmp_path / "run"
 
     summary = _run(
-        write_config(config), run_dir,
+        write_config(config),
+        run_dir,
         executor_factory=fault_pool({"South Side": "nospace"}),
     )
 
     south = summary.records[2]
     assert south.status == "failed"
     assert south.error_type == "StorageError"
-    assert "cannot write the checkpoint (No space left on device)" in (south.error or "")
+    assert "cannot write the checkpoint (No space left on device)" in (
+        south.error or ""
+    )
     assert sorted(p.name for p in run_dir.glob("checkpoints/*.json")) == [
-        "downtown.json", "north-side.json"
+        "downtown.json",
+        "north-side.json",
     ]
 
 
@@ -346,10 +365,14 @@ def test_run_folder_that_cannot_be_created(
     blocker.write_text("")
     path = write_config(small_config())
 
-    result = CliRunner().invoke(run_command, [str(path), "--run-dir", str(blocker / "r")])
+    result = CliRunner().invoke(
+        run_command, [str(path), "--run-dir", str(blocker / "r")]
+    )
 
     assert result.exit_code == 5
-    assert result.stderr.startswith(f"Error: {blocker / 'r'}: cannot create the run folder")
+    assert result.stderr.startswith(
+        f"Error: {blocker / 'r'}: cannot create the run folder"
+    )
 
 
 @pytest.mark.parametrize(
@@ -359,8 +382,10 @@ def test_run_folder_that_cannot_be_created(
         pytest.param(lambda text: text[: len(text) // 2], id="truncated"),
         pytest.param(lambda text: "not json at all", id="not-json"),
         pytest.param(lambda text: '{"format": 1, "region": "x"}', id="wrong-schema"),
-        pytest.param(lambda text: text.replace('"cache_key": "', '"cache_key": "0'),
-                     id="wrong-key"),
+        pytest.param(
+            lambda text: text.replace('"cache_key": "', '"cache_key": "0'),
+            id="wrong-key",
+        ),
     ],
 )
 def test_damaged_checkpoints_are_detected_and_rerun(

@@ -21,9 +21,18 @@ def test_fake_key_is_written_nowhere(
     env = {**os.environ, "OPENAI_API_KEY": FAKE_KEY, "TAVILY_API_KEY": FAKE_KEY}
 
     done = subprocess.run(
-        [sys.executable, str(REPO / "run_batch.py"), str(config),
-         "--data-dir", str(data), "--verbose"],
-        cwd=REPO, env=env, capture_output=True, timeout=120,
+        [
+            sys.executable,
+            str(REPO / "run_batch.py"),
+            str(config),
+            "--data-dir",
+            str(data),
+            "--verbose",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        timeout=120,
     )
 
     assert done.returncode == 0, done.stderr.decode()

@@ -106,7 +106,9 @@ def test_model_is_part_of_the_key(write_config: Callable[..., Path]) -> None:
     ("model", "env", "expected"),
     [
         pytest.param("auto", {}, "offline", id="auto-no-key"),
-        pytest.param("auto", {"OPENAI_API_KEY": "sk-test"}, "gpt-5-mini", id="auto-key"),
+        pytest.param(
+            "auto", {"OPENAI_API_KEY": "sk-test"}, "gpt-5-mini", id="auto-key"
+        ),
         pytest.param("offline", {"OPENAI_API_KEY": "sk-test"}, "offline", id="offline"),
         pytest.param("gpt-5", {}, "gpt-5", id="named"),
     ],
