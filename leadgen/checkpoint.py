@@ -7,7 +7,6 @@ else is set aside (never deleted) and the region runs again.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import time
@@ -119,13 +118,11 @@ def read_checkpoint(path: Path, expected_key: str | None = None) -> Checkpoint:
     if not raw.strip():
         raise CheckpointError(f"{path}: file is empty")
     try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{path}: not valid JSON ({exc})") from None
-    try:
-        checkpoint = Checkpoint.model_validate(data)
+        checkpoint = Checkpoint.model_validate_json(raw)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
+        if first["type"] == "json_invalid":
+            raise CheckpointError(f"{path}: not valid JSON ({first['msg']})") from None
         where = ".".join(str(part) for part in first["loc"]) or "(top level)"
         raise CheckpointError(f"{path}: {where}: {first['msg']}") from None
 

@@ -33,6 +33,9 @@ class RegionRecord:
     usage: dict[str, int] = field(default_factory=dict)
     error_type: str | None = None
     error: str | None = None
+    # Size and mtime of the checkpoint when it was last found valid: an
+    # unchanged file need not be parsed again on resume.
+    checkpoint_stat: list[int] | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -60,6 +63,15 @@ class Manifest:
         data = asdict(self)
         data["regions"] = list(data["regions"].values())
         atomic_write_text(run_dir / MANIFEST_NAME, json.dumps(data, indent=2) + "\n")
+
+
+def file_stat(path: Path) -> list[int] | None:
+    """Size and modification time (ns) of a file, or None when it is missing."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return [stat.st_size, stat.st_mtime_ns]
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any] | None:

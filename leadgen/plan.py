@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from loguru import logger
 
 from leadgen.checkpoint import Checkpoint, read_checkpoint, set_aside
 from leadgen.config import LoadedConfig, region_slug
 from leadgen.errors import CheckpointError, UsageError
-from leadgen.manifest import Manifest, RegionRecord
+from leadgen.manifest import Manifest, RegionRecord, file_stat, read_manifest
 from leadgen.spec import (
     OFFLINE_MODEL,
     RegionSpec,
@@ -74,6 +75,7 @@ def plan_run(
         )
 
     _remove_partial_writes(run_dir)
+    previous = _previous_records(run_dir)
     specs = region_specs(batch, model)
     selected = {spec.slug for spec in select_regions(specs, only, loaded)}
     todo: list[PlannedRegion] = []
@@ -84,6 +86,10 @@ def plan_run(
         planned = PlannedRegion(spec, cache_key(spec), checkpoint_path(run_dir, spec))
         record = RegionRecord(spec.region, spec.slug, planned.cache_key)
         records[spec.region] = record
+        if _still_valid(previous.get(spec.region), planned, record):
+            if spec.slug in selected:
+                skipped.append(planned)
+            continue
         if spec.slug not in selected:
             _mark_unselected(record, planned)
             continue
@@ -92,7 +98,7 @@ def plan_run(
             todo.append(planned)
         else:
             skipped.append(planned)
-            _mark_skipped(record, checkpoint)
+            _mark_skipped(record, checkpoint, planned.checkpoint_path)
 
     if skipped:
         logger.info(
@@ -145,6 +151,39 @@ def _valid_checkpoint(planned: PlannedRegion) -> Checkpoint | None:
         return None
 
 
+def _previous_records(run_dir: Path) -> dict[str, dict[str, Any]]:
+    manifest = read_manifest(run_dir) or {}
+    records = manifest.get("regions")
+    if not isinstance(records, list):
+        return {}
+    return {r["region"]: r for r in records if isinstance(r, dict) and "region" in r}
+
+
+def _still_valid(
+    previous: dict[str, Any] | None, planned: PlannedRegion, record: RegionRecord
+) -> bool:
+    """True when the checkpoint is the very file an earlier run found valid.
+
+    Same cache key, same size and modification time: parsing it again would
+    prove nothing new, and skipping that keeps resuming a large run fast.
+    """
+    if previous is None or previous.get("status") not in ("done", "skipped"):
+        return False
+    stat = previous.get("checkpoint_stat")
+    if previous.get("cache_key") != planned.cache_key or stat is None:
+        return False
+    if file_stat(planned.checkpoint_path) != stat:
+        return False
+
+    record.status = "skipped"
+    record.attempts = int(previous.get("attempts") or 0)
+    record.seconds = previous.get("seconds")
+    record.companies = previous.get("companies")
+    record.usage = dict(previous.get("usage") or {})
+    record.checkpoint_stat = stat
+    return True
+
+
 def _remove_partial_writes(run_dir: Path) -> None:
     # A worker killed while writing leaves its hidden temporary file behind;
     # the checkpoint itself is either whole or absent, so the rest is litter.
@@ -160,12 +199,13 @@ def _mark_unselected(record: RegionRecord, planned: PlannedRegion) -> None:
     except (FileNotFoundError, CheckpointError):
         record.status = "not_selected"
         return
-    _mark_skipped(record, checkpoint)
+    _mark_skipped(record, checkpoint, planned.checkpoint_path)
 
 
-def _mark_skipped(record: RegionRecord, checkpoint: Checkpoint) -> None:
+def _mark_skipped(record: RegionRecord, checkpoint: Checkpoint, path: Path) -> None:
     record.status = "skipped"
     record.attempts = checkpoint.attempt
     record.seconds = checkpoint.seconds
     record.companies = len(checkpoint.companies)
     record.usage = checkpoint.usage.model_dump()
+    record.checkpoint_stat = file_stat(path)

@@ -26,13 +26,14 @@ from leadgen.checkpoint import read_checkpoint
 from leadgen.config import LoadedConfig
 from leadgen.errors import CheckpointError, StorageError
 from leadgen.lock import RunLock
-from leadgen.manifest import Manifest, RegionRecord
+from leadgen.manifest import Manifest, RegionRecord, file_stat
 from leadgen.plan import RunPlan, plan_run
 from leadgen.pool import ExecutorFactory, kill_workers, process_pool_factory
 from leadgen.tasks import RegionOutcome, RegionTask, run_region
 
 HANG_GRACE_SECONDS = 10.0
 POLL_SECONDS = 0.2
+MANIFEST_INTERVAL_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ class _Driver:
     stop_requests: int = 0
     stop_deadline: float | None = None
     executor: Executor | None = None
+    manifest_written: float = 0.0
 
     @property
     def manifest(self) -> Manifest:
@@ -159,10 +161,10 @@ class _Driver:
         """Run every queued region; True when the run was interrupted."""
         self.queue.extend(self.tasks)
         self.workers = max(1, min(self.workers, len(self.tasks) or 1))
-        self.manifest.write(self.plan.run_dir)
+        self._write_manifest(force=True)
         if not self.tasks:
             self.manifest.status = "finished"
-            self.manifest.write(self.plan.run_dir)
+            self._write_manifest(force=True)
             return False
 
         logger.info(
@@ -177,7 +179,7 @@ class _Driver:
             self._shutdown()
 
         self.manifest.status = "interrupted" if interrupted else "finished"
-        self.manifest.write(self.plan.run_dir)
+        self._write_manifest(force=True)
         return interrupted
 
     def _loop(self) -> bool:
@@ -254,6 +256,8 @@ class _Driver:
         else:
             record.status = outcome.status
             record.companies = outcome.companies if outcome.status == "done" else None
+            if outcome.status == "done":
+                record.checkpoint_stat = file_stat(Path(task.checkpoint_path))
             record.error_type = outcome.error_type
             record.error = outcome.error
             self._log_end(record)
@@ -399,7 +403,13 @@ class _Driver:
         if self.executor is not None:
             self.executor.shutdown(wait=self.stop_requests == 0, cancel_futures=True)
 
-    def _write_manifest(self) -> None:
+    def _write_manifest(self, force: bool = False) -> None:
+        # The checkpoints are the truth and run.json only reports them, so on
+        # large runs it is rewritten at most once a second, and at the end.
+        now = time.monotonic()
+        if not force and now - self.manifest_written < MANIFEST_INTERVAL_SECONDS:
+            return
+        self.manifest_written = now
         try:
             self.manifest.write(self.plan.run_dir)
         except OSError as exc:

@@ -403,3 +403,21 @@ def test_damaged_checkpoints_are_detected_and_rerun(
     assert _statuses(summary) == {"South Side": "done"}
     assert read_checkpoint(checkpoint).region == "South Side"
     assert len(list((run_dir / "checkpoints" / "set-aside").iterdir())) == 1
+
+
+def test_resume_trusts_unchanged_checkpoints_without_parsing(
+    write_config: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leadgen import plan
+
+    path, run_dir = write_config(small_config()), tmp_path / "run"
+    _run(path, run_dir)
+
+    def no_parsing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an unchanged checkpoint was parsed again")
+
+    monkeypatch.setattr(plan, "read_checkpoint", no_parsing)
+    summary = _run(path, run_dir)
+
+    assert summary.skipped == 3
+    assert {r.companies for r in summary.records} != {None}
