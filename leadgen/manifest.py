@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +58,22 @@ class Manifest:
     updated_at: float = field(default_factory=time.time)
 
     def write(self, run_dir: Path) -> None:
-        """Save atomically as ``run.json`` in the run folder."""
+        """Save atomically as ``run.json`` in the run folder.
+
+        One region per line keeps the file readable and fast to write for runs
+        with thousands of regions.
+        """
         self.updated_at = time.time()
-        data = asdict(self)
-        data["regions"] = list(data["regions"].values())
-        atomic_write_text(run_dir / MANIFEST_NAME, json.dumps(data, indent=2) + "\n")
+        head = {k: v for k, v in vars(self).items() if k not in ("config", "regions")}
+        text = (
+            json.dumps(head, indent=1)[:-2]
+            + ',\n "config": '
+            + json.dumps(self.config)
+            + ',\n "regions": [\n'
+            + ",\n".join(json.dumps(vars(r)) for r in self.regions.values())
+            + "\n]}\n"
+        )
+        atomic_write_text(run_dir / MANIFEST_NAME, text)
 
 
 def file_stat(path: Path) -> list[int] | None:

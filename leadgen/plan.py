@@ -14,7 +14,7 @@ from typing import Any
 from loguru import logger
 
 from leadgen.checkpoint import Checkpoint, read_checkpoint, set_aside
-from leadgen.config import LoadedConfig, region_slug
+from leadgen.config import LoadedConfig, canonical_hash, region_slug
 from leadgen.errors import CheckpointError, UsageError
 from leadgen.manifest import Manifest, RegionRecord, file_stat, read_manifest
 from leadgen.spec import (
@@ -105,11 +105,12 @@ def plan_run(
             f"skipping {len(skipped)} region(s) with a valid checkpoint; "
             f"{len(todo)} to run"
         )
+    snapshot = batch.model_dump(mode="json")
     manifest = Manifest(
         run_name=loaded.name,
         config_path=str(loaded.path),
-        config_hash=batch.config_hash(),
-        config=batch.model_dump(mode="json"),
+        config_hash=canonical_hash(snapshot),
+        config=snapshot,
         model=model,
         regions=records,
     )
