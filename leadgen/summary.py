@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from leadgen.runner import RunSummary
+
+QUALITY_HEADER = [
+    "Region",
+    "Status",
+    "Attempts",
+    "Seconds",
+    "Tokens",
+    "Candidates",
+    "Valid",
+    "Dropped",
+    "Companies",
+    "Only here",
+    "Shared",
+    "Share",
+]
 
 
 def summary_rows(summary: RunSummary) -> list[list[str]]:
@@ -39,10 +56,60 @@ def render_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), rule, *(line(row) for row in rows)])
 
 
-def print_summary(summary: RunSummary) -> None:
-    """Print the region table and a closing line to stdout."""
-    header = ["Region", "Status", "Companies", "Attempts", "Seconds", "Tokens"]
-    click.echo(render_table(header, summary_rows(summary)))
+def quality_table_rows(quality: list[dict[str, Any]]) -> list[list[str]]:
+    """Rows of the quality table (from ``region_quality``) plus a totals row."""
+    rows = []
+    for q in quality:
+        rows.append(
+            [
+                q["region"],
+                str(q["status"]),
+                str(q["attempts"]),
+                "" if q["seconds"] is None else f"{q['seconds']:.1f}",
+                f"{q['tokens'] or 0:,}",
+                str(q["candidates"]),
+                str(q["valid"]),
+                str(q["dropped"] + q["duplicates_in_region"]),
+                str(q["companies"]),
+                str(q["unique_companies"]),
+                str(q["shared_companies"]),
+                f"{q['share_of_final'] or 0:.0%}",
+            ]
+        )
+    total_companies = quality[0]["run_companies"] if quality else 0
+    rows.append(
+        [
+            "Total",
+            "",
+            str(sum(q["attempts"] or 0 for q in quality)),
+            f"{sum(q['seconds'] or 0 for q in quality):.1f}",
+            f"{sum(q['tokens'] or 0 for q in quality):,}",
+            str(sum(q["candidates"] for q in quality)),
+            str(sum(q["valid"] for q in quality)),
+            str(sum(q["dropped"] + q["duplicates_in_region"] for q in quality)),
+            str(total_companies),
+            "",
+            "",
+            "",
+        ]
+    )
+    return rows
+
+
+def print_summary(
+    summary: RunSummary, quality: list[dict[str, Any]] | None = None
+) -> None:
+    """Print the region table and a closing line to stdout.
+
+    With ``quality`` (rows of ``region_quality`` after a merge) the table shows
+    what each region contributed to the deduplicated list; "Total companies"
+    counts each company once, however many regions found it.
+    """
+    if quality:
+        click.echo(render_table(QUALITY_HEADER, quality_table_rows(quality)))
+    else:
+        header = ["Region", "Status", "Companies", "Attempts", "Seconds", "Tokens"]
+        click.echo(render_table(header, summary_rows(summary)))
 
     failed = [r for r in summary.records if not r.succeeded]
     total = len(summary.records)
