@@ -226,10 +226,17 @@ def name_similarity(left: NormalizedRecord, right: NormalizedRecord) -> float | 
         return None
     if left.name_norm == right.name_norm:
         return 1.0
-    place_words = set((left.city or "").split()) | set((right.city or "").split())
-    return _token_similarity(
-        left.name_norm.split(), right.name_norm.split(), place_words
-    )
+    return _names_similarity(left.name_norm, right.name_norm, left.city, right.city)
+
+
+@lru_cache(maxsize=262_144)
+def _names_similarity(
+    left: str, right: str, left_city: str | None, right_city: str | None
+) -> float:
+    # Directories and agents repeat the same few spellings of a name many
+    # times, so most comparisons of a large merge have been made before.
+    place_words = set((left_city or "").split()) | set((right_city or "").split())
+    return _token_similarity(left.split(), right.split(), place_words)
 
 
 def _token_similarity(a: list[str], b: list[str], place_words: set[str]) -> float:
@@ -346,6 +353,12 @@ def cluster(records: Iterable[Record]) -> list[Cluster]:
     """
     with _gc_paused():
         return _cluster([normalize_record(record) for record in records])
+
+
+def cluster_normalized(rows: Sequence[NormalizedRecord]) -> list[Cluster]:
+    """Like :func:`cluster`, for callers that already normalised their records."""
+    with _gc_paused():
+        return _cluster(rows)
 
 
 def _cluster(rows: Sequence[NormalizedRecord]) -> list[Cluster]:
@@ -646,7 +659,9 @@ def _company_ids(
     return ids
 
 
-def best_values(records: Sequence[Record]) -> dict[str, str | None]:
+def best_values(
+    records: Sequence[Record], rows: Sequence[NormalizedRecord] | None = None
+) -> dict[str, str | None]:
     """Choose one value per field for the company these records describe.
 
     ``name`` is the most common raw spelling of the most common normalised name,
@@ -656,9 +671,11 @@ def best_values(records: Sequence[Record]) -> dict[str, str | None]:
     is the most common valid number in E.164. The address fields come together
     from one record, the most complete one in the most common city, with gaps
     filled from records in the same city; ``state`` is a two-letter code and
-    ``postal_code`` a ZIP5.
+    ``postal_code`` a ZIP5. ``rows`` are the records' normalised forms, in the
+    same order, when the caller has them already.
     """
-    rows = [normalize_record(record) for record in records]
+    if rows is None:
+        rows = [normalize_record(record) for record in records]
     values: dict[str, str | None] = {
         "name": _best_name(records, rows),
         "website": _best_website(records, rows),

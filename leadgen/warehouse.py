@@ -22,9 +22,17 @@ from loguru import logger
 
 from leadgen.checkpoint import Checkpoint, read_checkpoint
 from leadgen.config import BatchConfig
-from leadgen.dedup import Cluster, Record, best_values, cluster, normalize_record
+from leadgen.dedup import (
+    Cluster,
+    NormalizedRecord,
+    Record,
+    best_values,
+    cluster_normalized,
+    normalize_record,
+)
 from leadgen.errors import CheckpointError, StorageError, UsageError
 from leadgen.manifest import read_manifest
+from leadgen.normalize import parse_website
 from leadgen.plan import checkpoint_path
 from leadgen.spec import RegionSpec, cache_key, region_specs
 from leadgen.validate import DUPLICATE_IN_REGION, RegionBounds, drop_reason
@@ -69,8 +77,9 @@ def merge_run(run_dir: Path, db_path: Path = DEFAULT_DB) -> MergeResult:
         )
     regions = list(_regions(run_dir, manifest))
 
-    candidates = _candidate_rows(manifest["run_name"], regions)
-    companies = _link(candidates)
+    checked = _candidate_rows(manifest["run_name"], regions)
+    companies = _link(checked)
+    candidates = [row for row, _ in checked]
     region_rows = [_region_row(manifest["run_name"], region) for region in regions]
     run_row = _run_row(run_dir, manifest, regions, candidates, companies)
 
@@ -141,7 +150,10 @@ def _regions(run_dir: Path, manifest: dict[str, Any]) -> Iterator[_Region]:
         yield _Region(spec, record, checkpoint)
 
 
-def _candidate_rows(run_name: str, regions: Sequence[_Region]) -> list[dict[str, Any]]:
+def _candidate_rows(
+    run_name: str, regions: Sequence[_Region]
+) -> list[tuple[dict[str, Any], NormalizedRecord]]:
+    """Every row of every valid checkpoint, checked and normalised once."""
     rows = []
     for region in regions:
         if region.checkpoint is None:
@@ -171,7 +183,7 @@ def _candidate_rows(run_name: str, regions: Sequence[_Region]) -> list[dict[str,
                 phone_ext=normalized.phone_ext,
                 company_id=None,
             )
-            rows.append(row)
+            rows.append((row, normalized))
     return rows
 
 
@@ -188,18 +200,22 @@ def _record(row: dict[str, Any]) -> Record:
     )
 
 
-def _link(candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _link(
+    candidates: list[tuple[dict[str, Any], NormalizedRecord]],
+) -> list[dict[str, Any]]:
     """Cluster valid candidates into companies; mark in-region duplicates."""
-    by_key = {
-        row["candidate_id"]: row for row in candidates if row["drop_reason"] is None
+    valid = {
+        row["candidate_id"]: (row, norm)
+        for row, norm in candidates
+        if row["drop_reason"] is None
     }
-    clusters = cluster(_record(row) for row in by_key.values())
+    clusters = cluster_normalized([norm for _, norm in valid.values()])
     companies = []
     for found in clusters:
-        members = [by_key[key] for key in found.keys]
-        for row in members:
+        members = [valid[key] for key in found.keys]
+        for row, _ in members:
             row["company_id"] = found.company_id
-        _mark_region_duplicates(members)
+        _mark_region_duplicates([row for row, _ in members])
         companies.append(_company_row(found, members))
     return companies
 
@@ -213,23 +229,25 @@ def _mark_region_duplicates(members: list[dict[str, Any]]) -> None:
         seen.add(row["region"])
 
 
-def _company_row(found: Cluster, members: list[dict[str, Any]]) -> dict[str, Any]:
-    values = best_values([_record(row) for row in members])
-    own = normalize_record(_record({**members[0], **values, "candidate_id": "best"}))
+def _company_row(
+    found: Cluster, members: list[tuple[dict[str, Any], NormalizedRecord]]
+) -> dict[str, Any]:
+    rows = [row for row, _ in members]
+    values = best_values([_record(row) for row in rows], [n for _, n in members])
+    website = parse_website(values["website"])
+    regions = sorted({row["region"] for row in rows})
     return {
-        "run_name": members[0]["run_name"],
+        "run_name": rows[0]["run_name"],
         "company_id": found.company_id,
         **values,
-        "domain": own.domain,
-        "meets_criteria": any(row["meets_criteria"] for row in members),
-        "regions": sorted({row["region"] for row in members}),
-        "region_count": len({row["region"] for row in members}),
-        "discovery_sources": sorted({row["discovery_source"] for row in members}),
-        "candidate_count": len(members),
-        "best_rank": min(row["rank"] for row in members),
-        "source_urls": sorted(
-            {row["source_url"] for row in members if row["source_url"]}
-        ),
+        "domain": website.domain if website else None,
+        "meets_criteria": any(row["meets_criteria"] for row in rows),
+        "regions": regions,
+        "region_count": len(regions),
+        "discovery_sources": sorted({row["discovery_source"] for row in rows}),
+        "candidate_count": len(rows),
+        "best_rank": min(row["rank"] for row in rows),
+        "source_urls": sorted({row["source_url"] for row in rows if row["source_url"]}),
         "match_reasons": sorted({link.reason for link in found.links}),
     }
 
