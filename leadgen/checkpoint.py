@@ -39,6 +39,8 @@ class RegionUsage(BaseModel):
     output_tokens: int = 0
     reasoning_tokens: int = 0
     total_tokens: int = 0
+    search_calls: int = 0
+    cost_usd: float | None = None
 
 
 class Checkpoint(BaseModel):

@@ -39,3 +39,15 @@ class StorageError(LeadgenError):
 
 class CheckpointError(LeadgenError):
     """A checkpoint file is damaged, stale or does not match its region."""
+
+
+class ProviderError(ConfigError):
+    """The configured model provider cannot be used as set up.
+
+    Raised before any worker starts: a missing key, an unreachable server, an
+    unknown provider prefix or a missing optional extra.
+    """
+
+
+class AgentOutputError(LeadgenError):
+    """A region agent's reply is not a valid lead list, even after a repair turn."""

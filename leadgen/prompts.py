@@ -10,17 +10,29 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from leadgen.providers import endpoint_of
+
 if TYPE_CHECKING:
     from leadgen.spec import RegionSpec
 
 NONE_LISTED = "(none listed)"
 OFFLINE_TOOLS = ("search_directory",)
 OPENAI_HOSTED_TOOLS = ("web_search",)
+FUNCTION_TOOLS = ("web_search", "fetch_page")
 
 
 def tool_names(spec: RegionSpec) -> list[str]:
-    """Names of the tools the region agent gets; part of the cache key."""
-    return list(OFFLINE_TOOLS if spec.is_offline else OPENAI_HOSTED_TOOLS)
+    """Names of the tools the region agent gets; part of the cache key.
+
+    The offline model searches its sample directory; the Responses API
+    searches the web itself; every other provider gets leadgen's own
+    ``web_search`` and ``fetch_page`` function tools.
+    """
+    if spec.is_offline:
+        return list(OFFLINE_TOOLS)
+    if endpoint_of(spec).hosted_tools:
+        return list(OPENAI_HOSTED_TOOLS)
+    return list(FUNCTION_TOOLS)
 
 
 def region_instructions(spec: RegionSpec) -> str:
@@ -38,6 +50,7 @@ def region_instructions(spec: RegionSpec) -> str:
             f"- Search only inside {spec.region}: its areas and ZIP codes given in the "
             "task. Skip companies whose only office is outside it.",
             "- Start with lists and directory pages, then search directly for more.",
+            *_tool_rules(spec),
             "- Every company needs evidence: the URL of the page where you found it.",
             "- Return every eligible company you find, best matches first, up to "
             f"{spec.companies_per_region} companies. Mark a company that fails the "
@@ -68,6 +81,15 @@ def region_input(spec: RegionSpec) -> str:
         lines.append(f"Requirement: {requirement}")
     lines.append(f"Maximum companies: {spec.companies_per_region}")
     return "\n".join(lines)
+
+
+def _tool_rules(spec: RegionSpec) -> list[str]:
+    if "fetch_page" not in tool_names(spec):
+        return []
+    return [
+        "- Use web_search to find pages and fetch_page to read a list, directory "
+        "or company page when the search result alone does not show the facts."
+    ]
 
 
 def _criteria_sentence(spec: RegionSpec) -> str:

@@ -10,10 +10,12 @@ This module does not import the agents SDK: the driver uses it at start-up.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 
 from leadgen.config import BatchConfig, canonical_hash, discovery_source, region_slug
 from leadgen.prompts import region_input, region_instructions, tool_names
+from leadgen.providers import resolve_endpoint, search_backend
 from leadgen.schema import SCHEMA_VERSION
 
 OFFLINE_MODEL = "offline"
@@ -37,6 +39,10 @@ class RegionSpec:
     model: str
     max_turns: int
     temperature: float | None
+    api: str | None = None
+    base_url: str | None = None
+    structured_output: str = "json_schema"
+    search_backend: str | None = None
 
     @property
     def slug(self) -> str:
@@ -51,6 +57,9 @@ class RegionSpec:
         return self.model == OFFLINE_MODEL
 
 
+_SPEC_FIELDS = tuple(field.name for field in fields(RegionSpec))
+
+
 def resolve_model(model: str, environ: dict[str, str] | None = None) -> str:
     """Turn ``auto`` into a concrete model name; other names pass through.
 
@@ -63,10 +72,25 @@ def resolve_model(model: str, environ: dict[str, str] | None = None) -> str:
     return DEFAULT_OPENAI_MODEL if env.get("OPENAI_API_KEY") else OFFLINE_MODEL
 
 
-def region_specs(batch: BatchConfig, model: str) -> list[RegionSpec]:
-    """One spec per configured region, in config order, for a resolved model."""
+def region_specs(
+    batch: BatchConfig, model: str, environ: Mapping[str, str] | None = None
+) -> list[RegionSpec]:
+    """One spec per configured region, in config order, for a resolved model.
+
+    The provider's API, server and search backend are part of each spec, so
+    answers from different endpoints never share a checkpoint.
+
+    Raises:
+        ProviderError: when the model names an unknown provider.
+    """
     target = batch.target
     geography = batch.geography
+    endpoint = resolve_endpoint(batch.agent, model, environ)
+    # The offline model has one way of answering; other settings must not
+    # invalidate its checkpoints.
+    output_mode = (
+        "json_schema" if model == OFFLINE_MODEL else batch.agent.structured_output
+    )
     return [
         RegionSpec(
             region=region.name,
@@ -82,6 +106,10 @@ def region_specs(batch: BatchConfig, model: str) -> list[RegionSpec]:
             model=model,
             max_turns=batch.agent.max_turns,
             temperature=batch.agent.temperature,
+            api=endpoint.api,
+            base_url=endpoint.base_url,
+            structured_output=output_mode,
+            search_backend=search_backend(endpoint, environ),
         )
         for region in geography.regions
     ]
@@ -90,7 +118,7 @@ def region_specs(batch: BatchConfig, model: str) -> list[RegionSpec]:
 def cache_key(spec: RegionSpec) -> str:
     """Hash of every input that changes the region's answer."""
     material = {
-        "spec": asdict(spec),
+        "spec": {name: getattr(spec, name) for name in _SPEC_FIELDS},
         "instructions": region_instructions(spec),
         "input": region_input(spec),
         "tools": tool_names(spec),

@@ -40,6 +40,7 @@ def _no_real_models(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never reach a real model: no key, no tracing export."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.delenv("TAVILY_API_KEY", raising=False)
     monkeypatch.setenv("OPENAI_AGENTS_DISABLE_TRACING", "1")
 
 
