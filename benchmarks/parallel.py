@@ -41,13 +41,18 @@ def main() -> None:
     parser.add_argument("mode", choices=["speedup", "scale", "overhead", "all"])
     parser.add_argument("--regions", type=int, default=256, help="for scale")
     parser.add_argument("--turn", type=float, default=3.0, help="latency per turn")
+    parser.add_argument(
+        "--per-worker", type=int, default=8, help="regions per process, for scale"
+    )
     args = parser.parse_args()
 
     figures: dict[str, Any] = {}
     if args.mode in ("speedup", "all"):
         figures["speedup"] = speedup(args.turn)
     if args.mode in ("scale", "all"):
-        figures["scale"] = [scale(args.regions, c, args.turn) for c in (32, 64)]
+        figures["scale"] = [
+            scale(args.regions, c, args.turn, args.per_worker) for c in (32, 64)
+        ]
     if args.mode in ("overhead", "all"):
         figures["overhead"] = overhead()
     print(json.dumps(figures))
@@ -77,13 +82,21 @@ def speedup(turn: float) -> dict[str, Any]:
     return result
 
 
-def scale(regions: int, in_flight: int, turn: float) -> dict[str, Any]:
+def scale(regions: int, in_flight: int, turn: float, per_worker: int) -> dict[str, Any]:
     """Many regions at a fixed number in flight, with peak memory."""
-    run = _batch(regions, workers=in_flight, turn=turn, measure_memory=True)
+    per_worker = min(per_worker, in_flight)
+    run = _batch(
+        regions,
+        workers=in_flight // per_worker,
+        turn=turn,
+        measure_memory=True,
+        per_worker=per_worker,
+    )
     limit = math.ceil(regions / in_flight) * 2 * turn
     result = {
         "regions": regions,
         "in_flight": in_flight,
+        "regions_per_worker": per_worker,
         "limit_seconds": limit,
         "batch_seconds": run["batch_seconds"],
         "command_seconds": run["command_seconds"],
@@ -94,7 +107,8 @@ def scale(regions: int, in_flight: int, turn: float) -> dict[str, Any]:
         "processes": run["processes"],
     }
     print(
-        f"scale, {regions} regions at {in_flight} in flight: limit {limit:g} s, "
+        f"scale, {regions} regions at {in_flight} in flight ({per_worker} per "
+        f"process): limit {limit:g} s, "
         f"batch {run['batch_seconds']} s ({result['batch_over_limit']:+.1%}), "
         f"command {run['command_seconds']} s ({result['command_over_limit']:+.1%}); "
         f"peak memory {run['peak_pss_mb']} MB PSS ({run['peak_rss_mb']} MB RSS) "
@@ -130,11 +144,15 @@ def overhead() -> dict[str, Any]:
 
 
 def _batch(
-    regions: int, workers: int, turn: float, measure_memory: bool = False
+    regions: int,
+    workers: int,
+    turn: float,
+    measure_memory: bool = False,
+    per_worker: int = 1,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="leadgen-parallel-") as tmp:
         folder = Path(tmp)
-        config = _write_config(folder, regions, workers)
+        config = _write_config(folder, regions, workers, per_worker)
         run_dir = folder / "run"
         started = time.time()
         process = subprocess.Popen(
@@ -234,7 +252,7 @@ def _smaps_rollup(pid: int) -> dict[str, int]:
     return fields
 
 
-def _write_config(folder: Path, count: int, workers: int) -> Path:
+def _write_config(folder: Path, count: int, workers: int, per_worker: int) -> Path:
     """One region per ZIP code around downtown Denver (repeated if needed)."""
     centre = gazetteer.lookup("80202")
     assert centre is not None
@@ -248,7 +266,7 @@ def _write_config(folder: Path, count: int, workers: int) -> Path:
         "target": {"description": "Residential property management companies"},
         "geography": {"metro": "Denver", "state": "CO", "regions": regions},
         "agent": {"model": "offline", "timeout_seconds": 600},
-        "run": {"workers": workers, "retries": 0},
+        "run": {"workers": workers, "regions_per_worker": per_worker, "retries": 0},
     }
     path = folder / "parallel.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))

@@ -17,9 +17,17 @@ from typing import Any, TypeVar
 import click
 
 from leadgen import __version__, logs
-from leadgen.errors import LeadgenError
+from leadgen.errors import LeadgenError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+DB_OPTION = click.option(
+    "--db",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("data") / "leadgen.duckdb",
+    show_default=True,
+    help="The results database.",
+)
 
 
 def friendly_errors(func: F) -> F:
@@ -45,7 +53,14 @@ def main() -> None:
 @click.command("run")
 @click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
-    "--workers", type=click.IntRange(1, 256), help="Regions in flight at once."
+    "--workers",
+    type=click.IntRange(1, 256),
+    help="Worker processes (default: the config's run.workers).",
+)
+@click.option(
+    "--regions-per-worker",
+    type=click.IntRange(1, 64),
+    help="Regions each worker process runs at once (default: the config's).",
 )
 @click.option("--only", multiple=True, metavar="REGION", help="Run just this region.")
 @click.option("--fresh", is_flag=True, help="Start over; the old run folder is kept.")
@@ -76,18 +91,27 @@ def main() -> None:
     metavar="SECONDS",
     help="After Ctrl-C, how long running regions may finish.",
 )
+@click.option(
+    "--db",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The results database (default: DATA_DIR/leadgen.duckdb).",
+)
+@click.option("--no-merge", is_flag=True, help="Do not merge into the database.")
 @click.option("-v", "--verbose", is_flag=True, help="Log detail at DEBUG.")
 @click.option("-q", "--quiet", is_flag=True, help="Log warnings and errors only.")
 @friendly_errors
 def run_command(
     config: Path,
     workers: int | None,
+    regions_per_worker: int | None,
     only: tuple[str, ...],
     fresh: bool,
     run_dir: Path | None,
     data_dir: Path,
     simulate_latency: float,
     grace: float,
+    db: Path | None,
+    no_merge: bool,
     verbose: bool,
     quiet: bool,
 ) -> None:
@@ -102,15 +126,186 @@ def run_command(
         data_dir=data_dir,
         run_dir=run_dir,
         workers=workers,
+        regions_per_worker=regions_per_worker,
         only=only,
         fresh=fresh,
         simulate_latency=simulate_latency,
         verbose=verbose,
+        quiet=quiet,
         grace_seconds=grace,
     )
     summary = run_batch(loaded, options)
-    print_summary(summary)
+    quality = None
+    if summary.succeeded and not no_merge:
+        from leadgen.warehouse import merge_run, quality_rows
+
+        db = db or data_dir / "leadgen.duckdb"
+        merge_run(summary.run_dir, db)
+        quality = quality_rows(db, loaded.name, [r.region for r in summary.records])
+    print_summary(summary, quality)
     sys.exit(summary.exit_code)
 
 
 main.add_command(run_command)
+
+
+@main.command("merge")
+@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False))
+@DB_OPTION
+@friendly_errors
+def merge_command(run_dir: Path, db: Path) -> None:
+    """Load RUN_DIR's checkpoints into the results database (idempotent)."""
+    from leadgen.warehouse import merge_run
+
+    logs.configure(quiet=True)
+    result = merge_run(run_dir, db)
+    click.echo(
+        f"Merged run {result.run_name!r}: {result.regions} region(s), "
+        f"{result.candidates} candidates, {result.companies} companies -> {db}"
+    )
+
+
+@main.command("query")
+@click.argument("sql")
+@DB_OPTION
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+@friendly_errors
+def query_command(sql: str, db: Path, fmt: str) -> None:
+    """Run read-only SQL on the results database; data goes to stdout.
+
+    Tables: runs, region_results, candidates, companies. Views: region_quality,
+    region_overlap, region_companies.
+    """
+    from leadgen.results import format_result, run_query
+
+    click.echo(format_result(run_query(db, sql), fmt))  # type: ignore[arg-type]
+
+
+@main.command("export")
+@click.argument("run_name")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "parquet", "json"]),
+    default="csv",
+    show_default=True,
+)
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@click.option(
+    "--all",
+    "include_ineligible",
+    is_flag=True,
+    help="Also export companies that do not meet the criteria.",
+)
+@DB_OPTION
+@friendly_errors
+def export_command(
+    run_name: str, fmt: str, out: Path, include_ineligible: bool, db: Path
+) -> None:
+    """Write RUN_NAME's companies with CRM column names to --out."""
+    from leadgen.results import export_run
+
+    count = export_run(db, run_name, out, fmt, include_ineligible)  # type: ignore[arg-type]
+    click.echo(f"Wrote {count} companies to {out}", err=True)
+
+
+@main.command("dedup")
+@click.argument("input_csv", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    metavar="FIELD=HEADER",
+    help="Map a field (name, website, phone, street_address, city, state, "
+    "postal_code) to your CSV's header, e.g. --column name=Account.",
+)
+@friendly_errors
+def dedup_command(input_csv: Path, out: Path, columns: tuple[str, ...]) -> None:
+    """Add a company_id column to INPUT_CSV so rows of one company share it."""
+    from leadgen.dedup import dedup_csv
+
+    mapping = _column_map(columns)
+    summary = dedup_csv(input_csv, out, mapping or None)
+    click.echo(f"{summary.rows} rows, {summary.companies} companies -> {out}", err=True)
+
+
+def _column_map(pairs: tuple[str, ...]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        field, sep, header = pair.partition("=")
+        if not sep or not field.strip() or not header.strip():
+            raise UsageError(
+                f"--column {pair!r}: expected FIELD=HEADER, e.g. name=Account"
+            )
+        mapping[field.strip()] = header.strip()
+    return mapping
+
+
+@main.command("regions")
+@click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The PNG map (default: DATA_DIR/maps/<config name>-regions.png).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("data"),
+    show_default=True,
+    help="Where maps are kept when --out is not given.",
+)
+@click.option("--no-map", is_flag=True, help="Print the plan only.")
+@friendly_errors
+def regions_command(
+    config: Path, out: Path | None, data_dir: Path, no_map: bool
+) -> None:
+    """Print CONFIG's regions (places, ZIP codes, size) and map them as a PNG."""
+    from leadgen.config import load_config
+    from leadgen.geography import plan_text, region_grounds, state_places
+
+    loaded = load_config(config)
+    grounds = region_grounds(loaded.batch)
+    click.echo(plan_text(loaded.batch, grounds))
+    if no_map:
+        return
+
+    from leadgen.maps import write_region_map
+
+    geography = loaded.batch.geography
+    out = out or data_dir / "maps" / f"{loaded.name}-regions.png"
+    title = f"{loaded.name}: {len(grounds)} regions of {geography.metro}"
+    write_region_map(grounds, out, title, context=state_places(geography.state))
+    click.echo(f"Map: {out}", err=True)
+
+
+@main.command("report")
+@click.argument("run_name")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The PNG (default: maps/<run>-report.png beside the database).",
+)
+@DB_OPTION
+@friendly_errors
+def report_command(run_name: str, out: Path | None, db: Path) -> None:
+    """Chart RUN_NAME's companies per region beside a map of each region's yield.
+
+    The region quality table goes to stdout; the picture to --out.
+    """
+    from leadgen.report import write_report
+    from leadgen.summary import QUALITY_HEADER, quality_table_rows, render_table
+
+    out = out or db.parent / "maps" / f"{run_name}-report.png"
+    report = write_report(db, run_name, out)
+    click.echo(render_table(QUALITY_HEADER, quality_table_rows(report.quality)))
+    if not report.mapped:
+        click.echo("The run folder is gone: the picture has no map.", err=True)
+    click.echo(f"Report: {report.path}", err=True)

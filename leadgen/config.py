@@ -12,6 +12,7 @@ import json
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
@@ -27,7 +28,11 @@ from pydantic import (
 
 from leadgen.errors import ConfigError
 
+# libyaml's loader is several times faster on configs with thousands of regions.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 ZIP_PATTERN = r"^\d{5}$"
 
 
@@ -65,30 +70,61 @@ class Target(_Strict):
 
 
 class RegionConfig(_Strict):
-    """One part of the geography, searched by one agent."""
+    """One part of the geography, searched by one agent.
+
+    ``places`` are city names the gazetteer must know in the config's state;
+    ``load_config`` turns them into ZIP codes and areas. ``areas`` may also
+    hold neighbourhood names, which only the agent reads.
+    """
 
     name: NonEmpty
+    places: list[NonEmpty] = Field(default_factory=list)
     areas: list[NonEmpty] = Field(default_factory=list)
     zip_codes: list[ZipCode] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _has_ground(self) -> RegionConfig:
-        if not self.areas and not self.zip_codes:
-            raise ValueError("a region needs at least one of 'areas' or 'zip_codes'")
+        if not self.areas and not self.zip_codes and not self.places:
+            raise ValueError(
+                "a region needs at least one of 'areas' or 'zip_codes' (or 'places')"
+            )
         return self
 
 
+class AutoRegions(_Strict):
+    """Regions leadgen draws itself: the ZIP codes in a circle, split evenly."""
+
+    center: NonEmpty
+    radius_miles: float = Field(gt=0, le=300)
+    regions: int = Field(ge=1, le=500)
+
+
 class Geography(_Strict):
-    """The metro and the regions it is split into."""
+    """The metro and its regions: listed in ``regions`` or drawn by ``auto``."""
 
     metro: NonEmpty
     state: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
     country: Literal["US"] = "US"
-    regions: list[RegionConfig] = Field(min_length=1)
+    regions: list[RegionConfig] = Field(default_factory=list)
+    auto: AutoRegions | None = None
+
+    @model_validator(mode="after")
+    def _one_way_to_regions(self) -> Geography:
+        if self.auto is not None and self.regions:
+            raise ValueError("give either 'regions' or 'auto', not both")
+        if self.auto is None and not self.regions:
+            raise ValueError(
+                "give 'regions' (a list) or 'auto' (center, radius_miles, regions)"
+            )
+        return self
 
     @field_validator("regions")
     @classmethod
     def _unique_names(cls, regions: list[RegionConfig]) -> list[RegionConfig]:
+        if not regions:
+            raise ValueError(
+                "list at least one region, or use 'auto' to have leadgen draw them"
+            )
         seen: dict[str, str] = {}
         for region in regions:
             slug = region_slug(region.name)
@@ -101,20 +137,73 @@ class Geography(_Strict):
         return regions
 
 
+class ModelPrice(_Strict):
+    """What a model costs in US dollars: per million tokens, per 1,000 searches."""
+
+    input: float = Field(ge=0)
+    cached_input: float | None = Field(default=None, ge=0)
+    output: float = Field(ge=0)
+    search_per_1k: float = Field(default=0.0, ge=0)
+
+
 class AgentSettings(_Strict):
-    """The model and limits of each region agent."""
+    """The model and limits of each region agent.
+
+    Keys never go in a config (it is copied into every run manifest); they are
+    read from the environment variable named by ``api_key_env``.
+    """
 
     model: NonEmpty = "auto"
+    api: Literal["responses", "chat_completions"] | None = None
+    base_url: str | None = None
+    api_key_env: Annotated[str, StringConstraints(pattern=ENV_NAME_PATTERN)] | None = (
+        None
+    )
+    structured_output: Literal["auto", "json_schema", "json_object", "text"] = "auto"
     max_turns: int = Field(default=10, ge=1, le=200)
     timeout_seconds: float = Field(default=900.0, gt=0, le=86_400)
+    request_timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
+    http_retries: int = Field(default=4, ge=0, le=20)
+    requests_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
+    tokens_per_minute: int | None = Field(default=None, ge=1, le=1_000_000_000)
     temperature: float | None = Field(default=None, ge=0, le=2)
     tracing: bool = False
+    prices: dict[NonEmpty, ModelPrice] = Field(default_factory=dict)
+
+    @field_validator("base_url")
+    @classmethod
+    def _plain_http_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        return check_base_url(url)
+
+
+def check_base_url(url: str) -> str:
+    """An http(s) server address without credentials, trailing slash removed.
+
+    Raises:
+        ValueError: for another scheme, a missing host or a user name or
+            password in the address (it would be copied into run manifests).
+    """
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"expected an http:// or https:// server address such as "
+            f"http://localhost:8000/v1, got {url!r}"
+        )
+    if parts.username or parts.password:
+        raise ValueError(
+            "remove the user name and password from the address; put the key in "
+            "the environment variable named by agent.api_key_env"
+        )
+    return url.strip().rstrip("/")
 
 
 class RunSettings(_Strict):
     """How the batch is executed; none of this changes an answer."""
 
     workers: int = Field(default=4, ge=1, le=256)
+    regions_per_worker: int = Field(default=1, ge=1, le=64)
     retries: int = Field(default=1, ge=0, le=10)
     min_success_share: float = Field(default=0.75, ge=0, le=1)
 
@@ -137,6 +226,9 @@ class BatchConfig(_Strict):
 
     @property
     def regions(self) -> list[RegionConfig]:
+        """The concrete regions; automatic ones exist once ``load_config`` drew them."""
+        if self.geography.auto is not None:
+            raise ValueError("load_config draws automatic regions; load the config")
         return self.geography.regions
 
     def config_hash(self) -> str:
@@ -192,7 +284,21 @@ def load_config(path: str | Path) -> LoadedConfig:
             f"{path}: name: the file name {path.stem!r} cannot name a run folder; "
             "add a 'name:' of letters, digits, '-', '_' or '.'"
         )
-    return LoadedConfig(path=path, batch=batch)
+    return LoadedConfig(path=path, batch=_concrete_regions(path, batch))
+
+
+def _concrete_regions(path: Path, batch: BatchConfig) -> BatchConfig:
+    """Draw automatic regions and resolve places, with errors naming the file."""
+    # Imported here: geography builds on this module's models, and only configs
+    # with 'auto' or 'places' pay for loading the gazetteer.
+    from leadgen.geography import GeographyError, resolve_geography
+
+    try:
+        return resolve_geography(batch)
+    except GeographyError as exc:
+        raise ConfigError(f"{path}: {exc.field}: {exc.reason}") from None
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(path, exc)) from None
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -207,7 +313,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read the file: {reason}") from None
 
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: {_yaml_reason(exc)}") from None
 

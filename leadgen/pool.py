@@ -21,7 +21,9 @@ ExecutorFactory = Callable[[int], Executor]
 PRELOAD = ["leadgen.worker"]
 
 
-def process_pool_factory(log_file: Path | None, verbose: bool) -> ExecutorFactory:
+def process_pool_factory(
+    log_file: Path | None, verbose: bool, quiet: bool = False
+) -> ExecutorFactory:
     """A factory of process pools whose workers log to ``log_file``."""
 
     def make(workers: int) -> Executor:
@@ -31,7 +33,7 @@ def process_pool_factory(log_file: Path | None, verbose: bool) -> ExecutorFactor
             max_workers=workers,
             mp_context=context,
             initializer=init_worker,
-            initargs=(str(log_file) if log_file else None, verbose),
+            initargs=(str(log_file) if log_file else None, verbose, quiet),
         )
 
     return make

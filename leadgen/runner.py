@@ -29,7 +29,9 @@ from leadgen.lock import RunLock
 from leadgen.manifest import Manifest, RegionRecord, file_stat
 from leadgen.plan import RunPlan, plan_run
 from leadgen.pool import ExecutorFactory, kill_workers, process_pool_factory
-from leadgen.tasks import RegionOutcome, RegionTask, run_region
+from leadgen.providers import ProviderSettings, preflight
+from leadgen.tasks import RegionOutcome, RegionTask, run_regions
+from leadgen.usage import add_usage
 
 HANG_GRACE_SECONDS = 10.0
 POLL_SECONDS = 0.2
@@ -43,10 +45,12 @@ class RunOptions:
     data_dir: Path = Path("data")
     run_dir: Path | None = None
     workers: int | None = None
+    regions_per_worker: int | None = None
     only: tuple[str, ...] = ()
     fresh: bool = False
     simulate_latency: float = 0.0
     verbose: bool = False
+    quiet: bool = False
     grace_seconds: float = 10.0
     hang_grace_seconds: float = HANG_GRACE_SECONDS
     executor_factory: ExecutorFactory | None = None
@@ -90,14 +94,17 @@ def run_batch(loaded: LoadedConfig, options: RunOptions) -> RunSummary:
         )
         try:
             plan = plan_run(loaded, run_dir, options.only)
-            summary = _execute(plan, options)
+            provider = preflight(plan)
+            summary = _execute(plan, options, provider)
         finally:
             logger.remove(sink)
     summary.moved_aside = moved_aside
     return summary
 
 
-def _execute(plan: RunPlan, options: RunOptions) -> RunSummary:
+def _execute(
+    plan: RunPlan, options: RunOptions, provider: ProviderSettings | None = None
+) -> RunSummary:
     batch = plan.loaded.batch
     workers = options.workers or batch.run.workers
     tasks = [
@@ -108,14 +115,21 @@ def _execute(plan: RunPlan, options: RunOptions) -> RunSummary:
             timeout_seconds=batch.agent.timeout_seconds,
             simulate_latency=options.simulate_latency,
             tracing=batch.agent.tracing,
+            provider=provider,
         )
         for item in plan.todo
     ]
     factory = options.executor_factory or process_pool_factory(
-        plan.run_dir / "leadgen.log", options.verbose
+        plan.run_dir / "leadgen.log", options.verbose, options.quiet
     )
     driver = _Driver(
-        plan, tasks, factory, workers, options.grace_seconds, options.hang_grace_seconds
+        plan,
+        tasks,
+        factory,
+        workers,
+        options.grace_seconds,
+        options.hang_grace_seconds,
+        per_worker=options.regions_per_worker or batch.run.regions_per_worker,
     )
     interrupted = driver.run()
     return RunSummary(
@@ -129,9 +143,16 @@ def _execute(plan: RunPlan, options: RunOptions) -> RunSummary:
 
 @dataclass
 class _InFlight:
-    task: RegionTask
+    """Regions sent together to one worker process."""
+
+    tasks: tuple[RegionTask, ...]
     submitted: float
     isolated: bool = False
+    hung: bool = False
+
+    @property
+    def deadline(self) -> float:
+        return self.submitted + max(task.timeout_seconds for task in self.tasks)
 
 
 @dataclass
@@ -144,10 +165,12 @@ class _Driver:
     workers: int
     grace_seconds: float
     hang_grace_seconds: float
+    per_worker: int = 1
     queue: deque[RegionTask] = field(default_factory=deque)
     suspects: deque[RegionTask] = field(default_factory=deque)
-    in_flight: dict[Future[RegionOutcome], _InFlight] = field(default_factory=dict)
-    hung: set[str] = field(default_factory=set)
+    in_flight: dict[Future[list[RegionOutcome]], _InFlight] = field(
+        default_factory=dict
+    )
     stop_requests: int = 0
     stop_deadline: float | None = None
     executor: Executor | None = None
@@ -161,6 +184,7 @@ class _Driver:
         """Run every queued region; True when the run was interrupted."""
         self.queue.extend(self.tasks)
         self.workers = max(1, min(self.workers, len(self.tasks) or 1))
+        self.per_worker = max(1, self.per_worker)
         self._write_manifest(force=True)
         if not self.tasks:
             self.manifest.status = "finished"
@@ -168,7 +192,8 @@ class _Driver:
             return False
 
         logger.info(
-            f"running {len(self.tasks)} region(s) on {self.workers} worker(s)  "
+            f"running {len(self.tasks)} region(s) on {self.workers} worker(s), "
+            f"{self.per_worker} at a time each  "
             + logs.fields(model=self.plan.model, run_dir=self.plan.run_dir)
         )
         previous = self._install_sigint()
@@ -207,40 +232,48 @@ class _Driver:
         # one that kills its worker is known; the rest wait meanwhile.
         if self.suspects:
             if not self.in_flight:
-                self._submit(self.suspects.popleft(), isolated=True)
+                self._submit((self.suspects.popleft(),), isolated=True)
             return
         while self.queue and len(self.in_flight) < self.workers:
-            self._submit(self.queue.popleft())
+            free = self.workers - len(self.in_flight)
+            size = min(self.per_worker, -(-len(self.queue) // free))
+            self._submit(tuple(self.queue.popleft() for _ in range(size)))
 
-    def _submit(self, task: RegionTask, isolated: bool = False) -> None:
+    def _submit(self, tasks: tuple[RegionTask, ...], isolated: bool = False) -> None:
         assert self.executor is not None
-        record = self.manifest.regions[task.spec.region]
-        record.status = "running"
-        record.attempts = max(record.attempts, task.attempt)
-        future = self.executor.submit(run_region, task)
-        self.in_flight[future] = _InFlight(task, time.monotonic(), isolated)
+        for task in tasks:
+            record = self.manifest.regions[task.spec.region]
+            record.status = "running"
+            record.attempts = max(record.attempts, task.attempt)
+        future = self.executor.submit(run_regions, tasks)
+        self.in_flight[future] = _InFlight(tasks, time.monotonic(), isolated)
 
-    def _collect(self, future: Future[RegionOutcome]) -> None:
+    @property
+    def running(self) -> int:
+        return sum(len(item.tasks) for item in self.in_flight.values())
+
+    def _collect(self, future: Future[list[RegionOutcome]]) -> None:
         try:
-            outcome = future.result()
+            outcomes = future.result()
         except BrokenProcessPool:
             self._pool_broke()
             return
         except CancelledError:
             self.in_flight.pop(future)
             return
-        except Exception as exc:  # the task could not even be sent or returned
-            task = self.in_flight[future].task
-            outcome = _lost(task, type(exc).__name__, str(exc))
+        except Exception as exc:  # the tasks could not even be sent or returned
+            tasks = self.in_flight[future].tasks
+            outcomes = [_lost(task, type(exc).__name__, str(exc)) for task in tasks]
 
         item = self.in_flight.pop(future)
-        self._record(item.task, outcome)
+        for task, outcome in zip(item.tasks, outcomes, strict=True):
+            self._record(task, outcome)
 
     def _record(self, task: RegionTask, outcome: RegionOutcome) -> None:
         record = self.manifest.regions[task.spec.region]
         record.attempts = max(record.attempts, outcome.attempt)
         record.seconds = outcome.seconds
-        record.usage = outcome.usage
+        record.usage = add_usage(record.usage, outcome.usage)
 
         retry = outcome.status != "done" and task.attempt < self.plan.max_attempts
         if retry and self.stop_requests == 0:
@@ -274,7 +307,7 @@ class _Driver:
         )
         progress = (
             f"[{counts['finished']}/{len(self.tasks)} finished, "
-            f"{len(self.in_flight)} running, {counts['failed']} failed]"
+            f"{self.running} running, {counts['failed']} failed]"
         )
         bound = logger.bind(region=record.region, status=record.status)
         if record.status == "done":
@@ -294,42 +327,44 @@ class _Driver:
         broken = list(self.in_flight.values())
         self.in_flight.clear()
         logger.warning(
-            f"a worker process died; rebuilding the pool  "
-            f"{logs.fields(regions_in_flight=len(broken))}"
+            "a worker process died; rebuilding the pool  "
+            + logs.fields(regions_in_flight=sum(len(item.tasks) for item in broken))
         )
 
-        # When the driver itself killed a hung region the culprit is known and
+        # When the driver itself killed a hung worker the culprit is known and
         # the others are innocent; otherwise each region in flight is a suspect.
-        culprit_known = any(item.task.spec.region in self.hung for item in broken)
+        culprit_known = any(item.hung for item in broken)
+        alone = len(broken) == 1 and len(broken[0].tasks) == 1
         for item in broken:
-            task = item.task
-            if self._has_checkpoint(task):
-                self._record(task, _from_checkpoint(task))
-            elif task.spec.region in self.hung:
-                self.hung.discard(task.spec.region)
-                self._record(
-                    task,
-                    _lost(
+            for task in item.tasks:
+                if self._has_checkpoint(task):
+                    self._record(task, _from_checkpoint(task))
+                elif item.hung and len(item.tasks) == 1:
+                    self._record(
                         task,
-                        "TimeoutError",
-                        "stopped after ignoring its timeout",
-                        status="timeout",
-                    ),
-                )
-            elif culprit_known:
-                self.queue.appendleft(task)
-            elif item.isolated or len(broken) == 1:
-                self._record(
-                    task,
-                    _lost(
+                        _lost(
+                            task,
+                            "TimeoutError",
+                            "stopped after ignoring its timeout",
+                            status="timeout",
+                        ),
+                    )
+                elif item.hung:
+                    self.suspects.append(task)
+                elif culprit_known:
+                    self.queue.appendleft(task)
+                elif item.isolated or alone:
+                    self._record(
                         task,
-                        "WorkerDied",
-                        "its worker process exited abruptly",
-                        status="crashed",
-                    ),
-                )
-            else:
-                self.suspects.append(task)
+                        _lost(
+                            task,
+                            "WorkerDied",
+                            "its worker process exited abruptly",
+                            status="crashed",
+                        ),
+                    )
+                else:
+                    self.suspects.append(task)
 
         self._replace_executor()
 
@@ -340,30 +375,31 @@ class _Driver:
         self.executor = self.factory(self.workers)
 
     def _check_hung(self) -> None:
+        """Kill workers whose regions ignored their timeouts (a blocked loop)."""
         now = time.monotonic()
+        newly_hung = False
         for item in self.in_flight.values():
-            limit = item.task.timeout_seconds + self.hang_grace_seconds
-            if now - item.submitted > limit and item.task.spec.region not in self.hung:
-                logger.warning(
-                    "region ignored its timeout; stopping its worker  "
-                    + logs.fields(region=item.task.spec.region)
-                )
-                self.hung.add(item.task.spec.region)
-        if self.hung and self.executor is not None and kill_workers(self.executor) == 0:
+            if not item.hung and now > item.deadline + self.hang_grace_seconds:
+                names = ", ".join(task.spec.region for task in item.tasks)
+                logger.warning(f"region(s) ignored their timeout; stopping: {names}")
+                item.hung = newly_hung = True
+        if not newly_hung or self.executor is None:
+            return
+        if kill_workers(self.executor) == 0:
             # Nothing to kill (not a process pool): give up on the hung futures.
             for future, item in list(self.in_flight.items()):
-                if item.task.spec.region in self.hung:
+                if item.hung:
                     self.in_flight.pop(future)
-                    self.hung.discard(item.task.spec.region)
-                    self._record(
-                        item.task,
-                        _lost(
-                            item.task,
-                            "TimeoutError",
-                            "no answer after its timeout",
-                            status="timeout",
-                        ),
-                    )
+                    for task in item.tasks:
+                        self._record(
+                            task,
+                            _lost(
+                                task,
+                                "TimeoutError",
+                                "no answer after its timeout",
+                                status="timeout",
+                            ),
+                        )
 
     def _has_checkpoint(self, task: RegionTask) -> bool:
         try:
@@ -386,11 +422,11 @@ class _Driver:
         if self.executor is not None:
             kill_workers(self.executor)
         for item in self.in_flight.values():
-            task = item.task
-            if self._has_checkpoint(task):
-                self._record(task, _from_checkpoint(task))
-            else:
-                self.manifest.regions[task.spec.region].status = "interrupted"
+            for task in item.tasks:
+                if self._has_checkpoint(task):
+                    self._record(task, _from_checkpoint(task))
+                else:
+                    self.manifest.regions[task.spec.region].status = "interrupted"
         self.in_flight.clear()
 
     def _shutdown(self) -> None:

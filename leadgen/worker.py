@@ -15,32 +15,49 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agents import RunConfig, Runner, Usage, set_tracing_disabled
 from loguru import logger
 
 from leadgen import logs
+from leadgen.agent_run import run_agent
 from leadgen.checkpoint import Checkpoint, RegionUsage, TaggedCompany, write_checkpoint
 from leadgen.errors import StorageError
-from leadgen.prompts import region_input
-from leadgen.region_agent import build_agent
-from leadgen.schema import SCHEMA_VERSION, LeadListOutput
+from leadgen.schema import SCHEMA_VERSION
 from leadgen.tasks import RegionOutcome, RegionTask
+from leadgen.usage import UsageMeter
 
 _loop: asyncio.AbstractEventLoop | None = None
 
 
 def execute(task: RegionTask) -> RegionOutcome:
     """Run one region to completion, timeout or failure; never raises."""
+    return _event_loop().run_until_complete(attempt(task))
+
+
+def execute_many(tasks: tuple[RegionTask, ...]) -> list[RegionOutcome]:
+    """Run several regions at once on this process's event loop.
+
+    Each region still has its own timeout, checkpoint and outcome; sharing a
+    process saves the memory and start-up of one process per region.
+    """
+    loop = _event_loop()
+    return list(loop.run_until_complete(asyncio.gather(*map(attempt, tasks))))
+
+
+async def attempt(task: RegionTask) -> RegionOutcome:
+    """One attempt at a region, with its timeout; never raises."""
     spec = task.spec
     log = logger.bind(region=spec.region, attempt=task.attempt)
     log.info(
         "region started  {}", logs.fields(region=spec.region, attempt=task.attempt)
     )
     started = time.time()
+    # The meter lives outside the run so that a failed or cancelled region
+    # still reports what its requests used.
+    meter = UsageMeter()
 
     try:
-        checkpoint = _event_loop().run_until_complete(
-            asyncio.wait_for(_run_agent(task, started), timeout=task.timeout_seconds)
+        checkpoint = await asyncio.wait_for(
+            _run_agent(task, started, meter), timeout=task.timeout_seconds
         )
     except TimeoutError:
         return _failure(
@@ -49,6 +66,7 @@ def execute(task: RegionTask) -> RegionOutcome:
             "timeout",
             "TimeoutError",
             f"no answer within {task.timeout_seconds:g} s",
+            usage=_usage(task, meter),
         )
     except Exception as exc:  # a region's failure must not end the batch
         return _failure(
@@ -57,7 +75,7 @@ def execute(task: RegionTask) -> RegionOutcome:
             "failed",
             type(exc).__name__,
             str(exc),
-            usage=_failed_usage(exc),
+            usage=_usage(task, meter),
         )
 
     return RegionOutcome(
@@ -71,17 +89,9 @@ def execute(task: RegionTask) -> RegionOutcome:
     )
 
 
-async def _run_agent(task: RegionTask, started: float) -> Checkpoint:
+async def _run_agent(task: RegionTask, started: float, meter: UsageMeter) -> Checkpoint:
     spec = task.spec
-    set_tracing_disabled(not task.tracing)
-    agent = build_agent(spec, latency=task.simulate_latency)
-    result = await Runner.run(
-        agent,
-        region_input(spec),
-        max_turns=spec.max_turns,
-        run_config=RunConfig(tracing_disabled=not task.tracing),
-    )
-    output = result.final_output_as(LeadListOutput, raise_if_incorrect_type=True)
+    output = await run_agent(task, meter)
 
     finished = time.time()
     checkpoint = Checkpoint(
@@ -94,7 +104,7 @@ async def _run_agent(task: RegionTask, started: float) -> Checkpoint:
         started_at=started,
         finished_at=finished,
         seconds=round(finished - started, 3),
-        usage=usage_fields(result.context_wrapper.usage),
+        usage=RegionUsage(**_usage(task, meter)),
         companies=[
             TaggedCompany(
                 **company.model_dump(),
@@ -116,24 +126,18 @@ async def _run_agent(task: RegionTask, started: float) -> Checkpoint:
     return checkpoint
 
 
-def usage_fields(usage: Usage) -> RegionUsage:
-    """The SDK's usage object as plain numbers."""
-    return RegionUsage(
-        requests=usage.requests,
-        input_tokens=usage.input_tokens,
-        cached_tokens=usage.input_tokens_details.cached_tokens or 0,
-        output_tokens=usage.output_tokens,
-        reasoning_tokens=usage.output_tokens_details.reasoning_tokens or 0,
-        total_tokens=usage.total_tokens,
-    )
+def _usage(task: RegionTask, meter: UsageMeter) -> dict[str, Any]:
+    """The attempt's usage as plain numbers, priced when the price is known."""
+    price = task.provider.price if task.provider is not None else None
+    return meter.as_dict(price)
 
 
-def _failed_usage(exc: BaseException) -> dict[str, int]:
-    # Only the SDK's own exceptions carry the usage of the failed run.
-    run_data: Any = getattr(exc, "run_data", None)
-    wrapper = getattr(run_data, "context_wrapper", None)
-    usage = getattr(wrapper, "usage", None)
-    return usage_fields(usage).model_dump() if isinstance(usage, Usage) else {}
+def _scrub(task: RegionTask, message: str) -> str:
+    # Some servers quote the key they refused; it must not reach the manifest.
+    secrets = task.provider.credentials.secrets() if task.provider else []
+    for secret in secrets:
+        message = message.replace(secret, "[key]")
+    return message
 
 
 def _failure(
@@ -142,7 +146,7 @@ def _failure(
     status: str,
     error_type: str,
     message: str,
-    usage: dict[str, int] | None = None,
+    usage: dict[str, Any] | None = None,
 ) -> RegionOutcome:
     return RegionOutcome(
         region=task.spec.region,
@@ -151,7 +155,7 @@ def _failure(
         seconds=round(time.time() - started, 3),
         usage=usage or {},
         error_type=error_type,
-        error=message[:500] or error_type,
+        error=_scrub(task, message)[:500] or error_type,
         pid=os.getpid(),
     )
 

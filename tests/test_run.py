@@ -421,3 +421,45 @@ def test_resume_trusts_unchanged_checkpoints_without_parsing(
 
     assert summary.skipped == 3
     assert {r.companies for r in summary.records} != {None}
+
+
+def test_one_worker_runs_several_regions_at_once(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    config = small_config(run={"workers": 1, "regions_per_worker": 3})
+    run_dir = tmp_path / "run"
+
+    summary = _run(write_config(config), run_dir, simulate_latency=0.4)
+
+    assert set(_statuses(summary).values()) == {"done"}
+    spans = [
+        (c.started_at, c.finished_at)
+        for c in map(read_checkpoint, (run_dir / "checkpoints").glob("*.json"))
+    ]
+    assert max(start for start, _ in spans) < min(end for _, end in spans)
+
+
+@pytest.mark.parametrize("fault", ["exit", "hang"])
+def test_fault_in_a_shared_worker_charges_only_its_region(
+    write_config: Callable[..., Path], tmp_path: Path, fault: str
+) -> None:
+    config = small_config(
+        agent={"model": "offline", "timeout_seconds": 1},
+        run={
+            "workers": 1,
+            "regions_per_worker": 3,
+            "retries": 0,
+            "min_success_share": 0.5,
+        },
+    )
+
+    summary = _run(
+        write_config(config),
+        tmp_path / "run",
+        executor_factory=fault_pool({"North Side": fault}),
+        hang_grace_seconds=1.0,
+    )
+
+    statuses = _statuses(summary)
+    assert statuses["Downtown"] == statuses["South Side"] == "done"
+    assert statuses["North Side"] == ("crashed" if fault == "exit" else "timeout")
