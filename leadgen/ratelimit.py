@@ -5,7 +5,8 @@ in memory would hold per worker, not per run. The bucket's state lives in a
 small file in the run folder instead and every change happens under an
 exclusive ``fcntl`` lock on it; the run lock already keeps other runs out of
 the folder. Both buckets refill continuously (a minute's allowance spread
-over the minute) and start full.
+over the minute); the request bucket holds a single request, so requests are
+evenly spaced, and the token bucket holds a minute's allowance and starts full.
 
 Tokens are not known before a request is answered: a request takes an
 estimate, and ``settle`` charges the difference once the answer says what it
@@ -103,21 +104,26 @@ class SharedBucket:
         return min(tokens, limit) if limit else tokens
 
     def _refill(self, state: dict[str, Any], now: float) -> None:
+        # Requests are spaced evenly (the bucket holds one request), because
+        # providers count them over any sliding minute: a full minute's burst
+        # at the start would be refused later in that minute. Tokens keep a
+        # whole minute's allowance so that one large request can start.
+        request_capacity = 1.0 if self.limits.requests_per_minute else 0.0
         if not isinstance(state.get("updated"), int | float):
             state.update(
-                requests=float(self.limits.requests_per_minute or 0),
+                requests=request_capacity,
                 tokens=float(self.limits.tokens_per_minute or 0),
                 updated=now,
             )
             return
         elapsed = max(0.0, now - float(state["updated"]))
-        for key, limit in (
-            ("requests", self.limits.requests_per_minute),
-            ("tokens", self.limits.tokens_per_minute),
+        for key, limit, capacity in (
+            ("requests", self.limits.requests_per_minute, request_capacity),
+            ("tokens", self.limits.tokens_per_minute, self.limits.tokens_per_minute),
         ):
-            if limit:
-                level = float(state.get(key, limit)) + elapsed * limit / 60
-                state[key] = min(float(limit), level)
+            if limit and capacity:
+                level = float(state.get(key, capacity)) + elapsed * limit / 60
+                state[key] = min(float(capacity), level)
         state["updated"] = now
 
 

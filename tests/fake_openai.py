@@ -77,6 +77,9 @@ class _State:
     slow_seconds: float
     tavily_key: str | None
     api_key: str | None
+    requests_per_minute: int | None = None
+    admitted: list[float] = field(default_factory=list)
+    refused: int = 0
     requests: list[Recorded] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop: threading.Event = field(default_factory=threading.Event)
@@ -96,6 +99,7 @@ class FakeOpenAI:
         tavily_key: str | None = None,
         api_key: str | None = None,
         lifetime: float = 60.0,
+        requests_per_minute: int | None = None,
     ) -> None:
         self.state = _State(
             faults={k: list(v) for k, v in (faults or {}).items()},
@@ -104,6 +108,7 @@ class FakeOpenAI:
             slow_seconds=slow_seconds,
             tavily_key=tavily_key,
             api_key=api_key,
+            requests_per_minute=requests_per_minute,
         )
         self.lifetime = lifetime
         self._server = _Server(("127.0.0.1", 0), _Handler)
@@ -208,6 +213,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._key_ok():
             self._json(401, {"error": {"message": "invalid api key"}})
             return
+        if self._over_limit():
+            return
         if self._fault(region, body, recorded):
             return
         take_bad = self._bad_answer_taker(region)
@@ -217,6 +224,24 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, _responses_reply(body, region, recorded, take_bad))
         else:
             self._json(404, {"error": {"message": "not found"}})
+
+    def _over_limit(self) -> bool:
+        """Refuse with 429 when the last minute already had its requests."""
+        state = self.server.state
+        if state.requests_per_minute is None:
+            return False
+        now = time.monotonic()
+        with state.lock:
+            state.admitted[:] = [t for t in state.admitted if now - t < 60.0]
+            if len(state.admitted) < state.requests_per_minute:
+                state.admitted.append(now)
+                return False
+            state.refused += 1
+            wait = 60.0 - (now - state.admitted[0])
+        self.send_response(429)
+        self.send_header("Retry-After", f"{max(1, round(wait))}")
+        self._finish_json({"error": {"message": "rate limit", "type": "rate_limit"}})
+        return True
 
     def _fault(self, region: str | None, body: dict[str, Any], rec: Recorded) -> bool:
         """Answer with the region's next scripted fault; True if one was sent."""
