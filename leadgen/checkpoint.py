@@ -2,7 +2,8 @@
 
 A checkpoint counts as finished work only if the file exists, parses, matches
 the schema and carries the cache key the current inputs produce. Anything
-else is set aside (never deleted) and the region runs again.
+else is set aside (never deleted) and the region runs again. Checkpoints live
+in a local folder or on storage named by a URL (see ``leadgen.storage``).
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from leadgen.errors import CheckpointError
 from leadgen.schema import SCHEMA_VERSION, CompanyLead
-
-CHECKPOINT_FORMAT = 1
+from leadgen.storage import Location, RemotePath
 
 
 class TaggedCompany(CompanyLead):
@@ -48,7 +48,7 @@ class Checkpoint(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    format: Literal[1] = CHECKPOINT_FORMAT
+    format: Literal[1] = 1
     schema_version: str
     cache_key: str
     region: str
@@ -100,12 +100,22 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
-    """Save a region's answer atomically."""
-    atomic_write_text(path, checkpoint.model_dump_json(indent=2) + "\n")
+def write_checkpoint(path: Location, checkpoint: Checkpoint) -> None:
+    """Save a region's answer: atomically on a local disk, once on remote storage.
+
+    Raises:
+        FileExistsError: when remote storage already holds a file of that
+            name; it is never replaced (object stores have no atomic rename).
+        OSError: when the storage cannot be written.
+    """
+    text = checkpoint.model_dump_json(indent=2) + "\n"
+    if isinstance(path, RemotePath):
+        path.create(text.encode("utf-8"))
+    else:
+        atomic_write_text(path, text)
 
 
-def read_checkpoint(path: Path, expected_key: str | None = None) -> Checkpoint:
+def read_checkpoint(path: Location, expected_key: str | None = None) -> Checkpoint:
     """Load and validate a checkpoint.
 
     Raises:
@@ -116,7 +126,17 @@ def read_checkpoint(path: Path, expected_key: str | None = None) -> Checkpoint:
         raw = path.read_bytes()
     except IsADirectoryError:
         raise CheckpointError(f"{path}: is a folder, not a checkpoint") from None
+    return parse_checkpoint(raw, str(path), expected_key)
 
+
+def parse_checkpoint(
+    raw: bytes, path: str, expected_key: str | None = None
+) -> Checkpoint:
+    """Validate a checkpoint's bytes; ``path`` names it in error messages.
+
+    Raises:
+        CheckpointError: when it is damaged, of another schema or stale.
+    """
     if not raw.strip():
         raise CheckpointError(f"{path}: file is empty")
     try:
@@ -138,15 +158,19 @@ def read_checkpoint(path: Path, expected_key: str | None = None) -> Checkpoint:
     return checkpoint
 
 
-def set_aside(path: Path, reason: str) -> Path:
+def set_aside(path: Location, reason: str) -> Location:
     """Move a bad or stale checkpoint out of the way, keeping it for inspection."""
     stamp = time.strftime("%Y%m%dT%H%M%S")
     folder = path.parent / "set-aside"
-    folder.mkdir(parents=True, exist_ok=True)
+    if isinstance(folder, Path):
+        folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{path.stem}.{stamp}.{reason}{path.suffix}"
     counter = 1
     while target.exists():
         target = folder / f"{path.stem}.{stamp}.{reason}.{counter}{path.suffix}"
         counter += 1
-    os.replace(path, target)
+    if isinstance(path, RemotePath):
+        path.move(RemotePath(str(target)))
+    else:
+        os.replace(path, str(target))
     return target

@@ -66,8 +66,9 @@ def main() -> None:
 @click.option("--fresh", is_flag=True, help="Start over; the old run folder is kept.")
 @click.option(
     "--run-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Run folder (default: DATA_DIR/runs/<config name>).",
+    type=click.Path(path_type=str, file_okay=False),
+    help="Run folder (default: DATA_DIR/runs/<config name>); a storage URL here "
+    "is the same as --storage URL.",
 )
 @click.option(
     "--data-dir",
@@ -75,6 +76,24 @@ def main() -> None:
     default=Path("data"),
     show_default=True,
     help="Where runs are kept.",
+)
+@click.option(
+    "--storage",
+    metavar="URL",
+    help="Keep checkpoints and run.json here instead of the run folder: a folder "
+    "or an fsspec URL such as s3://bucket/prefix/run (the lock and log stay in "
+    "the run folder).",
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["process", "dask"]),
+    help="Where regions run: a local process pool or a Dask cluster "
+    "(default: the config's run.executor, process).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="The Dask scheduler for --executor dask, e.g. tcp://10.0.0.5:8786.",
 )
 @click.option(
     "--simulate-latency",
@@ -106,8 +125,11 @@ def run_command(
     regions_per_worker: int | None,
     only: tuple[str, ...],
     fresh: bool,
-    run_dir: Path | None,
+    run_dir: str | None,
     data_dir: Path,
+    storage: str | None,
+    executor: str | None,
+    scheduler: str | None,
     simulate_latency: float,
     grace: float,
     db: Path | None,
@@ -122,9 +144,10 @@ def run_command(
 
     logs.configure(verbose=verbose, quiet=quiet)
     loaded = load_config(config)
+    folder, storage = _run_location(run_dir, storage)
     options = RunOptions(
         data_dir=data_dir,
-        run_dir=run_dir,
+        run_dir=folder,
         workers=workers,
         regions_per_worker=regions_per_worker,
         only=only,
@@ -133,6 +156,9 @@ def run_command(
         verbose=verbose,
         quiet=quiet,
         grace_seconds=grace,
+        executor=executor,
+        scheduler=scheduler,
+        storage=storage,
     )
     summary = run_batch(loaded, options)
     quality = None
@@ -140,7 +166,7 @@ def run_command(
         from leadgen.warehouse import merge_run, quality_rows
 
         db = db or data_dir / "leadgen.duckdb"
-        merge_run(summary.run_dir, db)
+        merge_run(summary.storage or summary.run_dir, db)
         quality = quality_rows(db, loaded.name, [r.region for r in summary.records])
     print_summary(summary, quality)
     sys.exit(summary.exit_code)
@@ -149,12 +175,32 @@ def run_command(
 main.add_command(run_command)
 
 
+def _run_location(
+    run_dir: str | None, storage: str | None
+) -> tuple[Path | None, str | None]:
+    """The local run folder and the storage URL; ``--run-dir`` may be a URL."""
+    from leadgen.storage import locate
+
+    located = locate(run_dir) if run_dir else None
+    if located is None or isinstance(located, Path):
+        return located, storage
+    if storage:
+        raise UsageError(
+            f"--run-dir {run_dir} and --storage {storage}: give the URL once, "
+            "with --storage, and a local folder with --run-dir"
+        )
+    return None, str(located)
+
+
 @main.command("merge")
-@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("run_dir")
 @DB_OPTION
 @friendly_errors
-def merge_command(run_dir: Path, db: Path) -> None:
-    """Load RUN_DIR's checkpoints into the results database (idempotent)."""
+def merge_command(run_dir: str, db: Path) -> None:
+    """Load RUN_DIR's checkpoints into the results database (idempotent).
+
+    RUN_DIR is a run folder or the storage URL a run was given with --storage.
+    """
     from leadgen.warehouse import merge_run
 
     logs.configure(quiet=True)

@@ -200,12 +200,24 @@ def check_base_url(url: str) -> str:
 
 
 class RunSettings(_Strict):
-    """How the batch is executed; none of this changes an answer."""
+    """How the batch is executed; none of this changes an answer.
+
+    ``executor`` is ``process`` (a process pool on this machine) or ``dask``
+    (the cluster whose scheduler is at ``scheduler``, e.g. tcp://host:8786).
+    """
 
     workers: int = Field(default=4, ge=1, le=256)
     regions_per_worker: int = Field(default=1, ge=1, le=64)
     retries: int = Field(default=1, ge=0, le=10)
     min_success_share: float = Field(default=0.75, ge=0, le=1)
+    executor: Literal["process", "dask"] = "process"
+    scheduler: NonEmpty | None = None
+
+    @model_validator(mode="after")
+    def _scheduler_needs_dask(self) -> RunSettings:
+        if self.scheduler is not None and self.executor != "dask":
+            raise ValueError("'scheduler' is used only with 'executor: dask'")
+        return self
 
 
 class BatchConfig(_Strict):

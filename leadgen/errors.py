@@ -37,6 +37,20 @@ class StorageError(LeadgenError):
     exit_code = 5
 
 
+class ExecutorError(LeadgenError):
+    """The chosen executor cannot run regions as set up.
+
+    Raised before any region starts: the Dask extra is not installed, no
+    scheduler was named, or the scheduler does not answer.
+    """
+
+    exit_code = 2
+
+
+class WorkerLostError(LeadgenError):
+    """A cluster worker running a region died more often than the cluster allows."""
+
+
 class CheckpointError(LeadgenError):
     """A checkpoint file is damaged, stale or does not match its region."""
 

@@ -2,7 +2,8 @@
 
 The manifest is a report, not the source of truth: a region is finished only
 if its checkpoint is valid. The driver rewrites the manifest atomically after
-every region, so it is current even after a crash.
+every region, so it is current even after a crash. It lives beside the
+checkpoints: in the run folder, or on the storage named by ``--storage``.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from leadgen import __version__
 from leadgen.checkpoint import atomic_write_text
+from leadgen.storage import Location, RemotePath
 
 MANIFEST_NAME = "run.json"
 
@@ -33,9 +34,10 @@ class RegionRecord:
     usage: dict[str, int] = field(default_factory=dict)
     error_type: str | None = None
     error: str | None = None
-    # Size and mtime of the checkpoint when it was last found valid: an
-    # unchanged file need not be parsed again on resume.
-    checkpoint_stat: list[int] | None = None
+    # Size and mtime of the checkpoint when it was last found valid (size and
+    # version token on remote storage): an unchanged file need not be parsed
+    # again on resume.
+    checkpoint_stat: list[int | str] | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -57,8 +59,8 @@ class Manifest:
     started_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
 
-    def write(self, run_dir: Path) -> None:
-        """Save atomically as ``run.json`` in the run folder.
+    def write(self, run_dir: Location) -> None:
+        """Save atomically as ``run.json`` in the run folder (one put on storage).
 
         One region per line keeps the file readable and fast to write for runs
         with thousands of regions.
@@ -73,11 +75,19 @@ class Manifest:
             + ",\n".join(json.dumps(vars(r)) for r in self.regions.values())
             + "\n]}\n"
         )
-        atomic_write_text(run_dir / MANIFEST_NAME, text)
+        if isinstance(run_dir, RemotePath):
+            (run_dir / MANIFEST_NAME).write_bytes(text.encode("utf-8"))
+        else:
+            atomic_write_text(run_dir / MANIFEST_NAME, text)
 
 
-def file_stat(path: Path) -> list[int] | None:
-    """Size and modification time (ns) of a file, or None when it is missing."""
+def file_stat(path: Location) -> list[int | str] | None:
+    """Size and modification time (ns) of a file, or None when it is missing.
+
+    On remote storage the modification time is the object's version token.
+    """
+    if isinstance(path, RemotePath):
+        return path.stat()
     try:
         stat = path.stat()
     except OSError:
@@ -85,7 +95,7 @@ def file_stat(path: Path) -> list[int] | None:
     return [stat.st_size, stat.st_mtime_ns]
 
 
-def read_manifest(run_dir: Path) -> dict[str, Any] | None:
+def read_manifest(run_dir: Location) -> dict[str, Any] | None:
     """The manifest of a run folder as plain data, or None when there is none."""
     path = run_dir / MANIFEST_NAME
     try:

@@ -2,11 +2,14 @@
 
 A region is finished when its checkpoint is valid for the region's current
 cache key. Damaged or stale checkpoints are moved aside with a warning, never
-deleted, and their regions run again.
+deleted, and their regions run again. Checkpoints and ``run.json`` live in the
+run folder or on the storage named by a URL; the run folder always stays on
+this machine for the lock, the log and the rate-limit bucket.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,7 @@ from leadgen.spec import (
     region_specs,
     resolve_model,
 )
+from leadgen.storage import Location, RemotePath
 
 
 @dataclass(frozen=True)
@@ -32,12 +36,17 @@ class PlannedRegion:
 
     spec: RegionSpec
     cache_key: str
-    checkpoint_path: Path
+    checkpoint_path: Location
 
 
 @dataclass
 class RunPlan:
-    """What a run will do, decided before any worker starts."""
+    """What a run will do, decided before any worker starts.
+
+    ``run_dir`` is the local run folder (lock, log, rate-limit bucket);
+    ``storage`` is where checkpoints and ``run.json`` live, the run folder
+    itself unless the run was given a storage URL.
+    """
 
     loaded: LoadedConfig
     run_dir: Path
@@ -45,6 +54,7 @@ class RunPlan:
     todo: list[PlannedRegion]
     skipped: list[PlannedRegion]
     manifest: Manifest
+    storage: Location
 
     @property
     def selected(self) -> list[str]:
@@ -57,15 +67,21 @@ class RunPlan:
         return self.loaded.batch.run.retries + 1
 
 
-def checkpoint_path(run_dir: Path, spec: RegionSpec) -> Path:
-    """Where a region's checkpoint lives in a run folder."""
+def checkpoint_path(run_dir: Location, spec: RegionSpec) -> Location:
+    """Where a region's checkpoint lives in a run folder (local or remote)."""
     return run_dir / "checkpoints" / f"{spec.slug}.json"
 
 
 def plan_run(
-    loaded: LoadedConfig, run_dir: Path, only: tuple[str, ...] = ()
+    loaded: LoadedConfig,
+    run_dir: Path,
+    only: tuple[str, ...] = (),
+    storage: Location | None = None,
 ) -> RunPlan:
-    """Resolve the model, select regions and sort them into skipped and to-do."""
+    """Resolve the model, select regions and sort them into skipped and to-do.
+
+    Checkpoints are looked for in ``storage`` (default: ``run_dir``).
+    """
     batch = loaded.batch
     model = resolve_model(batch.agent.model)
     if batch.agent.model == "auto" and model == OFFLINE_MODEL:
@@ -74,8 +90,10 @@ def plan_run(
             "SAMPLE DATA from a built-in directory of fictional businesses"
         )
 
-    _remove_partial_writes(run_dir)
-    previous = _previous_records(run_dir)
+    storage = run_dir if storage is None else storage
+    _remove_partial_writes(storage)
+    previous = _previous_records(storage)
+    stat_of = _stat_lookup(storage)
     specs = region_specs(batch, model)
     selected = {spec.slug for spec in select_regions(specs, only, loaded)}
     todo: list[PlannedRegion] = []
@@ -83,22 +101,22 @@ def plan_run(
     records: dict[str, RegionRecord] = {}
 
     for spec in specs:
-        planned = PlannedRegion(spec, cache_key(spec), checkpoint_path(run_dir, spec))
+        planned = PlannedRegion(spec, cache_key(spec), checkpoint_path(storage, spec))
         record = RegionRecord(spec.region, spec.slug, planned.cache_key)
         records[spec.region] = record
-        if _still_valid(previous.get(spec.region), planned, record):
+        if _still_valid(previous.get(spec.region), planned, record, stat_of):
             if spec.slug in selected:
                 skipped.append(planned)
             continue
         if spec.slug not in selected:
-            _mark_unselected(record, planned)
+            _mark_unselected(record, planned, stat_of)
             continue
         checkpoint = _valid_checkpoint(planned)
         if checkpoint is None:
             todo.append(planned)
         else:
             skipped.append(planned)
-            _mark_skipped(record, checkpoint, planned.checkpoint_path)
+            _mark_skipped(record, checkpoint, stat_of(planned.checkpoint_path))
 
     if skipped:
         logger.info(
@@ -114,7 +132,7 @@ def plan_run(
         model=model,
         regions=records,
     )
-    return RunPlan(loaded, run_dir, model, todo, skipped, manifest)
+    return RunPlan(loaded, run_dir, model, todo, skipped, manifest, storage)
 
 
 def select_regions(
@@ -152,7 +170,7 @@ def _valid_checkpoint(planned: PlannedRegion) -> Checkpoint | None:
         return None
 
 
-def _previous_records(run_dir: Path) -> dict[str, dict[str, Any]]:
+def _previous_records(run_dir: Location) -> dict[str, dict[str, Any]]:
     manifest = read_manifest(run_dir) or {}
     records = manifest.get("regions")
     if not isinstance(records, list):
@@ -161,7 +179,10 @@ def _previous_records(run_dir: Path) -> dict[str, dict[str, Any]]:
 
 
 def _still_valid(
-    previous: dict[str, Any] | None, planned: PlannedRegion, record: RegionRecord
+    previous: dict[str, Any] | None,
+    planned: PlannedRegion,
+    record: RegionRecord,
+    stat_of: Callable[[Location], list[int | str] | None],
 ) -> bool:
     """True when the checkpoint is the very file an earlier run found valid.
 
@@ -173,7 +194,7 @@ def _still_valid(
     stat = previous.get("checkpoint_stat")
     if previous.get("cache_key") != planned.cache_key or stat is None:
         return False
-    if file_stat(planned.checkpoint_path) != stat:
+    if stat_of(planned.checkpoint_path) != stat:
         return False
 
     record.status = "skipped"
@@ -185,28 +206,50 @@ def _still_valid(
     return True
 
 
-def _remove_partial_writes(run_dir: Path) -> None:
+def _stat_lookup(storage: Location) -> Callable[[Location], list[int | str] | None]:
+    """How to get a checkpoint's size and version without reading it.
+
+    Locally that is one ``stat`` per file. On remote storage one listing of
+    the checkpoints folder answers for every region, instead of a request
+    per region.
+    """
+    if isinstance(storage, Path):
+        return file_stat
+    listed = (storage / "checkpoints").listing()
+    return lambda location: listed.get(location.name)
+
+
+def _remove_partial_writes(run_dir: Location) -> None:
     # A worker killed while writing leaves its hidden temporary file behind;
     # the checkpoint itself is either whole or absent, so the rest is litter.
+    # Remote checkpoints are written in one put and leave no temporary file.
+    if isinstance(run_dir, RemotePath):
+        return
     for leftover in (run_dir / "checkpoints").glob(".*.tmp"):
         leftover.unlink(missing_ok=True)
         logger.debug(f"removed a partial write left by a killed worker: {leftover}")
 
 
-def _mark_unselected(record: RegionRecord, planned: PlannedRegion) -> None:
+def _mark_unselected(
+    record: RegionRecord,
+    planned: PlannedRegion,
+    stat_of: Callable[[Location], list[int | str] | None],
+) -> None:
     # Left out by --only: report what is on disk without touching it.
     try:
         checkpoint = read_checkpoint(planned.checkpoint_path, planned.cache_key)
     except (FileNotFoundError, CheckpointError):
         record.status = "not_selected"
         return
-    _mark_skipped(record, checkpoint, planned.checkpoint_path)
+    _mark_skipped(record, checkpoint, stat_of(planned.checkpoint_path))
 
 
-def _mark_skipped(record: RegionRecord, checkpoint: Checkpoint, path: Path) -> None:
+def _mark_skipped(
+    record: RegionRecord, checkpoint: Checkpoint, stat: list[int | str] | None
+) -> None:
     record.status = "skipped"
     record.attempts = checkpoint.attempt
     record.seconds = checkpoint.seconds
     record.companies = len(checkpoint.companies)
     record.usage = checkpoint.usage.model_dump()
-    record.checkpoint_stat = file_stat(path)
+    record.checkpoint_stat = stat

@@ -241,7 +241,8 @@ def _limits(agent: AgentSettings, plan: RunPlan) -> RateLimits | None:
     if not (agent.requests_per_minute or agent.tokens_per_minute):
         return None
     return RateLimits(
-        state_path=str(plan.run_dir / STATE_FILE),
+        # Absolute: a cluster worker runs in another folder than the driver.
+        state_path=str((plan.run_dir / STATE_FILE).absolute()),
         requests_per_minute=agent.requests_per_minute,
         tokens_per_minute=agent.tokens_per_minute,
     )

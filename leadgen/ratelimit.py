@@ -4,7 +4,9 @@ Workers are separate processes forked from a server process, so a limit kept
 in memory would hold per worker, not per run. The bucket's state lives in a
 small file in the run folder instead and every change happens under an
 exclusive ``fcntl`` lock on it; the run lock already keeps other runs out of
-the folder. Both buckets refill continuously (a minute's allowance spread
+the folder. Dask workers on other machines use a file at the same path on
+their own machine, so on a cluster of several machines a limit holds per
+machine. Both buckets refill continuously (a minute's allowance spread
 over the minute); the request bucket holds a single request, so requests are
 evenly spaced, and the token bucket holds a minute's allowance and starts full.
 
@@ -145,7 +147,13 @@ class _LockedState:
         self.state: dict[str, Any] = {}
 
     def __enter__(self) -> dict[str, Any]:
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except FileNotFoundError:
+            # A cluster worker on another machine has no run folder at this
+            # path: it keeps its own bucket there, so limits hold per machine.
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(self.fd, fcntl.LOCK_EX)
         raw = os.read(self.fd, 4096)
         try:

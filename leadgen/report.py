@@ -18,6 +18,7 @@ from leadgen.errors import UsageError
 from leadgen.geography import RegionGround, region_grounds
 from leadgen.manifest import read_manifest
 from leadgen.maps import write_yield_report
+from leadgen.storage import Location, locate
 from leadgen.warehouse import connect, quality_rows
 
 
@@ -55,7 +56,7 @@ def write_report(db_path: Path, run_name: str, out: Path) -> RunReport:
     return RunReport(out, quality, bool(grounds))
 
 
-def _run_record(db_path: Path, run_name: str) -> tuple[Path | None, list[str]]:
+def _run_record(db_path: Path, run_name: str) -> tuple[Location | None, list[str]]:
     """The run's folder and region names as the database recorded them."""
     with connect(db_path, read_only=True) as con:
         found = con.execute(
@@ -74,12 +75,24 @@ def _run_record(db_path: Path, run_name: str) -> tuple[Path | None, list[str]]:
             "SELECT region FROM region_results WHERE run_name = ? ORDER BY region",
             [run_name],
         ).fetchall()
-    return (Path(found[0]) if found[0] else None), [row[0] for row in regions]
+    return _location(found[0]), [row[0] for row in regions]
 
 
-def _grounds(run_dir: Path | None) -> list[RegionGround]:
+def _location(run_dir: str | None) -> Location | None:
+    # A run kept on storage this machine has no filesystem package for is
+    # reported like a run folder that is gone.
+    try:
+        return locate(run_dir) if run_dir else None
+    except UsageError:
+        return None
+
+
+def _grounds(run_dir: Location | None) -> list[RegionGround]:
     """The run's regions from its manifest, or none if the folder is gone."""
-    manifest = read_manifest(run_dir) if run_dir is not None else None
+    try:
+        manifest = read_manifest(run_dir) if run_dir is not None else None
+    except OSError:  # remote storage that cannot be reached from here
+        manifest = None
     if manifest is None:
         return []
     try:

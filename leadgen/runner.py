@@ -1,9 +1,11 @@
 """The batch driver: plan a run, run its regions in parallel, report.
 
 The driver decides what runs (regions without a valid checkpoint), submits
-at most one region per worker, and reacts to each outcome: retry, record a
+batches of regions to an executor (the local process pool, or a Dask cluster
+with ``executor="dask"``), and reacts to each outcome: retry, record a
 failure, rebuild a broken pool, stop on Ctrl-C. Workers write checkpoints
-themselves, so a driver that dies loses nothing that finished.
+themselves, so a driver that dies loses nothing that finished; a region whose
+valid checkpoint exists counts as done, however its attempt ended.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import signal
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, CancelledError, Executor, Future, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
@@ -24,12 +28,13 @@ from loguru import logger
 from leadgen import logs
 from leadgen.checkpoint import read_checkpoint
 from leadgen.config import LoadedConfig
-from leadgen.errors import CheckpointError, StorageError
+from leadgen.errors import CheckpointError, StorageError, UsageError, WorkerLostError
 from leadgen.lock import RunLock
 from leadgen.manifest import Manifest, RegionRecord, file_stat
 from leadgen.plan import RunPlan, plan_run
 from leadgen.pool import ExecutorFactory, kill_workers, process_pool_factory
 from leadgen.providers import ProviderSettings, preflight
+from leadgen.storage import Location, RemotePath, locate
 from leadgen.tasks import RegionOutcome, RegionTask, run_regions
 from leadgen.usage import add_usage
 
@@ -40,7 +45,13 @@ MANIFEST_INTERVAL_SECONDS = 1.0
 
 @dataclass(frozen=True)
 class RunOptions:
-    """Command-line choices for one batch run."""
+    """Command-line choices for one batch run.
+
+    ``executor`` and ``scheduler`` override the config's ``run`` settings;
+    ``storage`` is a URL (or folder) for checkpoints and ``run.json`` when
+    they should not live in the run folder. ``executor_factory``, when given,
+    replaces the executor choice altogether.
+    """
 
     data_dir: Path = Path("data")
     run_dir: Path | None = None
@@ -54,6 +65,9 @@ class RunOptions:
     grace_seconds: float = 10.0
     hang_grace_seconds: float = HANG_GRACE_SECONDS
     executor_factory: ExecutorFactory | None = None
+    executor: str | None = None
+    scheduler: str | None = None
+    storage: str | None = None
 
 
 @dataclass
@@ -66,6 +80,8 @@ class RunSummary:
     interrupted: bool
     min_success_share: float
     moved_aside: Path | None = None
+    # Where the checkpoints and run.json are: the run folder unless --storage.
+    storage: Location | None = None
 
     @property
     def succeeded(self) -> int:
@@ -85,15 +101,21 @@ class RunSummary:
 def run_batch(loaded: LoadedConfig, options: RunOptions) -> RunSummary:
     """Run (or resume) the batch a config describes and report how it went."""
     run_dir = options.run_dir or options.data_dir / "runs" / loaded.name
+    storage = locate(options.storage) if options.storage else run_dir
+    if options.fresh and isinstance(storage, RemotePath):
+        raise UsageError(
+            f"--fresh: {storage} is remote storage, whose checkpoints leadgen never "
+            "moves or deletes; give a new --storage URL to start over"
+        )
     moved_aside = _move_aside(run_dir) if options.fresh else None
-    _make_folder(run_dir)
+    _make_folder(run_dir, storage)
 
     with RunLock(run_dir):
         sink = logger.add(
             run_dir / "leadgen.log", level="DEBUG", format=logs.FILE_FORMAT
         )
         try:
-            plan = plan_run(loaded, run_dir, options.only)
+            plan = _plan(loaded, run_dir, options.only, storage)
             provider = preflight(plan)
             summary = _execute(plan, options, provider)
         finally:
@@ -102,16 +124,28 @@ def run_batch(loaded: LoadedConfig, options: RunOptions) -> RunSummary:
     return summary
 
 
+def _plan(
+    loaded: LoadedConfig, run_dir: Path, only: tuple[str, ...], storage: Location
+) -> RunPlan:
+    try:
+        return plan_run(loaded, run_dir, only, storage)
+    except OSError as exc:
+        raise StorageError(
+            f"{storage}: cannot read the run's checkpoints or run.json "
+            f"({exc.strerror or exc}); check the location and its permissions or "
+            "credentials"
+        ) from None
+
+
 def _execute(
     plan: RunPlan, options: RunOptions, provider: ProviderSettings | None = None
 ) -> RunSummary:
     batch = plan.loaded.batch
-    workers = options.workers or batch.run.workers
     tasks = [
         RegionTask(
             spec=item.spec,
             cache_key=item.cache_key,
-            checkpoint_path=str(item.checkpoint_path),
+            checkpoint_path=_absolute(item.checkpoint_path),
             timeout_seconds=batch.agent.timeout_seconds,
             simulate_latency=options.simulate_latency,
             tracing=batch.agent.tracing,
@@ -119,26 +153,66 @@ def _execute(
         )
         for item in plan.todo
     ]
-    factory = options.executor_factory or process_pool_factory(
-        plan.run_dir / "leadgen.log", options.verbose, options.quiet
-    )
-    driver = _Driver(
-        plan,
-        tasks,
-        factory,
-        workers,
-        options.grace_seconds,
-        options.hang_grace_seconds,
-        per_worker=options.regions_per_worker or batch.run.regions_per_worker,
-    )
-    interrupted = driver.run()
+    with _executor(plan, options, bool(tasks)) as (factory, workers, hang_grace):
+        driver = _Driver(
+            plan,
+            tasks,
+            factory,
+            workers,
+            options.grace_seconds,
+            hang_grace,
+            per_worker=options.regions_per_worker or batch.run.regions_per_worker,
+        )
+        interrupted = driver.run()
     return RunSummary(
         run_dir=plan.run_dir,
         records=[plan.manifest.regions[name] for name in plan.selected],
         skipped=len(plan.skipped),
         interrupted=interrupted,
         min_success_share=batch.run.min_success_share,
+        storage=plan.storage,
     )
+
+
+@contextmanager
+def _executor(
+    plan: RunPlan, options: RunOptions, needed: bool
+) -> Iterator[tuple[ExecutorFactory, int, float]]:
+    """The executor factory of this run, how many batches it runs at once,
+    and how long past a region's timeout the driver waits before giving up.
+
+    A Dask cluster is connected to before anything runs (and only when a
+    region needs to run), so a wrong address stops the run at once. On a
+    cluster the batches in flight default to the cluster's worker threads,
+    and a batch may take one extra timeout: its worker may have died and the
+    scheduler started it again elsewhere, which the driver cannot see.
+    """
+    settings = plan.loaded.batch.run
+    workers = options.workers or settings.workers
+    kind = options.executor or settings.executor
+    scheduler = options.scheduler or settings.scheduler
+    if kind not in ("process", "dask"):
+        raise UsageError(f"executor {kind!r}: choose 'process' or 'dask'")
+    if kind == "process" and options.scheduler:
+        raise UsageError("--scheduler is for --executor dask; add --executor dask")
+
+    if options.executor_factory is not None or kind == "process" or not needed:
+        yield (
+            options.executor_factory
+            or process_pool_factory(
+                plan.run_dir / "leadgen.log", options.verbose, options.quiet
+            ),
+            workers,
+            options.hang_grace_seconds,
+        )
+        return
+
+    from leadgen.cluster import connect
+
+    timeout = plan.loaded.batch.agent.timeout_seconds
+    with connect(scheduler, options.verbose, options.quiet) as cluster:
+        in_flight = options.workers or cluster.threads or workers
+        yield cluster.factory, in_flight, options.hang_grace_seconds + timeout
 
 
 @dataclass
@@ -259,8 +333,18 @@ class _Driver:
             self._pool_broke()
             return
         except CancelledError:
-            self.in_flight.pop(future)
-            return
+            # Only an executor cancels on its own (a cluster that lost its
+            # scheduler); the driver drops what it cancels before that.
+            tasks = self.in_flight[future].tasks
+            outcomes = [
+                _lost(task, "CancelledError", "the executor cancelled it")
+                for task in tasks
+            ]
+        except WorkerLostError as exc:
+            tasks = self.in_flight[future].tasks
+            outcomes = [
+                _lost(task, "WorkerDied", str(exc), status="crashed") for task in tasks
+            ]
         except Exception as exc:  # the tasks could not even be sent or returned
             tasks = self.in_flight[future].tasks
             outcomes = [_lost(task, type(exc).__name__, str(exc)) for task in tasks]
@@ -270,6 +354,7 @@ class _Driver:
             self._record(task, outcome)
 
     def _record(self, task: RegionTask, outcome: RegionOutcome) -> None:
+        outcome = self._checked(task, outcome)
         record = self.manifest.regions[task.spec.region]
         record.attempts = max(record.attempts, outcome.attempt)
         record.seconds = outcome.seconds
@@ -290,11 +375,35 @@ class _Driver:
             record.status = outcome.status
             record.companies = outcome.companies if outcome.status == "done" else None
             if outcome.status == "done":
-                record.checkpoint_stat = file_stat(Path(task.checkpoint_path))
+                record.checkpoint_stat = _stat(locate(task.checkpoint_path))
             record.error_type = outcome.error_type
             record.error = outcome.error
             self._log_end(record)
         self._write_manifest()
+
+    def _checked(self, task: RegionTask, outcome: RegionOutcome) -> RegionOutcome:
+        """Hold the outcome against the checkpoint, which is the truth.
+
+        A failed attempt whose region has a valid checkpoint anyway (another
+        attempt on a cluster wrote it) is done; a done one whose checkpoint
+        the driver cannot see (a worker on another machine wrote to its own
+        disk) is not.
+        """
+        if outcome.status != "done":
+            return _from_checkpoint(task) if self._has_checkpoint(task) else outcome
+
+        location = locate(task.checkpoint_path)
+        try:
+            if _stat(location) is not None or location.exists():
+                return outcome
+        except OSError:
+            return outcome  # storage unreachable from here just now: trust the worker
+        return _lost(
+            task,
+            "StorageError",
+            f"its worker wrote {location}, which this machine cannot read; give "
+            "--storage a location that every worker and the driver share",
+        )
 
     def _log_end(self, record: RegionRecord) -> None:
         counts = self._counts()
@@ -390,6 +499,7 @@ class _Driver:
             for future, item in list(self.in_flight.items()):
                 if item.hung:
                     self.in_flight.pop(future)
+                    future.cancel()  # a cluster releases the task's result
                     for task in item.tasks:
                         self._record(
                             task,
@@ -403,8 +513,8 @@ class _Driver:
 
     def _has_checkpoint(self, task: RegionTask) -> bool:
         try:
-            read_checkpoint(Path(task.checkpoint_path), task.cache_key)
-        except (FileNotFoundError, CheckpointError):
+            read_checkpoint(locate(task.checkpoint_path), task.cache_key)
+        except (OSError, CheckpointError):
             return False
         return True
 
@@ -447,10 +557,10 @@ class _Driver:
             return
         self.manifest_written = now
         try:
-            self.manifest.write(self.plan.run_dir)
+            self.manifest.write(self.plan.storage)
         except OSError as exc:
             raise StorageError(
-                f"{self.plan.run_dir}: cannot write run.json ({exc.strerror}); "
+                f"{self.plan.storage}: cannot write run.json ({exc.strerror or exc}); "
                 "checkpoints already written are kept"
             ) from None
 
@@ -488,7 +598,7 @@ def _lost(
 
 
 def _from_checkpoint(task: RegionTask) -> RegionOutcome:
-    checkpoint = read_checkpoint(Path(task.checkpoint_path), task.cache_key)
+    checkpoint = read_checkpoint(locate(task.checkpoint_path), task.cache_key)
     return RegionOutcome(
         region=task.spec.region,
         status="done",
@@ -516,11 +626,37 @@ def _move_aside(run_dir: Path) -> Path | None:
     return target
 
 
-def _make_folder(run_dir: Path) -> None:
+def _stat(location: Location) -> list[int | str] | None:
+    # The stat only spares a later resume from reading the checkpoint again;
+    # when remote storage does not answer, that resume reads it instead.
     try:
-        (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+        return file_stat(location)
+    except OSError:
+        return None
+
+
+def _absolute(location: Location) -> str:
+    # Workers may run in another folder (a Dask worker certainly does), so a
+    # task names its checkpoint by an absolute path or a URL.
+    return str(location.absolute() if isinstance(location, Path) else location)
+
+
+def _make_folder(run_dir: Path, storage: Location) -> None:
+    # With other storage the local run folder keeps only the lock, the log
+    # and the rate-limit bucket; object stores need no folders made.
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StorageError(
             f"{run_dir}: cannot create the run folder ({exc.strerror}); "
             "choose another place with --run-dir"
+        ) from None
+    if isinstance(storage, RemotePath):
+        return
+    try:
+        (storage / "checkpoints").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(
+            f"{storage}: cannot create the checkpoints folder ({exc.strerror}); "
+            "choose another place with --storage or --run-dir"
         ) from None

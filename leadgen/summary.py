@@ -118,6 +118,8 @@ def print_summary(
         f"({summary.skipped} skipped as already done), {len(failed)} not done. "
         f"Run folder: {summary.run_dir}"
     )
+    if summary.storage is not None and summary.storage != summary.run_dir:
+        click.echo(f"Checkpoints and run.json: {summary.storage}")
     if summary.moved_aside is not None:
         click.echo(f"The previous run folder was kept as {summary.moved_aside}")
     for record in failed:

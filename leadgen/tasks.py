@@ -21,6 +21,8 @@ from leadgen.spec import RegionSpec
 class RegionTask:
     """One region to run: its spec and cache key plus the timing knobs.
 
+    ``checkpoint_path`` is an absolute local path or a storage URL, so that
+    a worker on another machine or in another folder writes the same file.
     ``provider`` carries the keys the worker needs (its environment may not
     have them); it is left out of every ``repr`` and never written anywhere.
     """

@@ -2,7 +2,9 @@
 
 Merging reads the run's valid checkpoints, checks every candidate, links the
 candidates into companies and replaces the run's rows in one transaction, so
-merging the same run twice leaves identical tables and company ids.
+merging the same run twice leaves identical tables and company ids. The
+checkpoints are read from the run folder or from the storage URL the run
+wrote them to, one checkpoint per region.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 import duckdb
 from loguru import logger
 
-from leadgen.checkpoint import Checkpoint, read_checkpoint
+from leadgen.checkpoint import Checkpoint, parse_checkpoint, read_checkpoint
 from leadgen.config import BatchConfig
 from leadgen.dedup import (
     Cluster,
@@ -35,6 +37,7 @@ from leadgen.manifest import read_manifest
 from leadgen.normalize import parse_website
 from leadgen.plan import checkpoint_path
 from leadgen.spec import RegionSpec, cache_key, region_specs
+from leadgen.storage import Location, RemotePath, locate, read_many
 from leadgen.validate import DUPLICATE_IN_REGION, RegionBounds, drop_reason
 
 DEFAULT_DB = Path("data") / "leadgen.duckdb"
@@ -67,21 +70,28 @@ class _Region:
     checkpoint: Checkpoint | None
 
 
-def merge_run(run_dir: Path, db_path: Path = DEFAULT_DB) -> MergeResult:
-    """Load a run's checkpoints into the database, replacing that run's rows."""
-    manifest = read_manifest(run_dir)
+def merge_run(run_dir: Location | str, db_path: Path = DEFAULT_DB) -> MergeResult:
+    """Load a run's checkpoints into the database, replacing that run's rows.
+
+    ``run_dir`` is a run folder, or the storage URL of a run given one.
+    """
+    root = locate(run_dir)
+    try:
+        manifest = read_manifest(root)
+    except OSError as exc:
+        raise StorageError(f"{root}: cannot read run.json ({exc})") from None
     if manifest is None:
         raise UsageError(
-            f"{run_dir}: no readable run.json; give a run folder such as "
-            "data/runs/denver"
+            f"{root}: no readable run.json; give a run folder such as "
+            "data/runs/denver or the run's --storage URL"
         )
-    regions = list(_regions(run_dir, manifest))
+    regions = list(_regions(root, manifest))
 
     checked = _candidate_rows(manifest["run_name"], regions)
     companies = _link(checked)
     candidates = [row for row, _ in checked]
     region_rows = [_region_row(manifest["run_name"], region) for region in regions]
-    run_row = _run_row(run_dir, manifest, regions, candidates, companies)
+    run_row = _run_row(root, manifest, regions, candidates, companies)
 
     with connect(db_path) as con:
         _replace_run(
@@ -117,7 +127,9 @@ def connect(
     try:
         if not read_only:
             db_path.parent.mkdir(parents=True, exist_ok=True)
-        config = {"enable_external_access": "false"} if sandbox else {}
+        config: dict[str, str | bool | int | float | list[str]] = (
+            {"enable_external_access": False} if sandbox else {}
+        )
         con = duckdb.connect(str(db_path), read_only=read_only, config=config)
     except (duckdb.IOException, OSError) as exc:
         raise StorageError(
@@ -136,18 +148,42 @@ def _schema_sql() -> str:
     return resources.files("leadgen").joinpath("warehouse_schema.sql").read_text()
 
 
-def _regions(run_dir: Path, manifest: dict[str, Any]) -> Iterator[_Region]:
+def _regions(run_dir: Location, manifest: dict[str, Any]) -> Iterator[_Region]:
     """Every region of the run's config, with its valid checkpoint if any."""
     batch = BatchConfig.model_validate(manifest["config"])
     records = {record["region"]: record for record in manifest.get("regions", [])}
-    for spec in region_specs(batch, manifest["model"]):
+    specs = region_specs(batch, manifest["model"])
+    fetched = _fetch_remote([checkpoint_path(run_dir, spec) for spec in specs])
+    for spec in specs:
         record = records.get(spec.region, {"region": spec.region, "slug": spec.slug})
         key = record.get("cache_key") or cache_key(spec)
+        path = checkpoint_path(run_dir, spec)
         try:
-            checkpoint = read_checkpoint(checkpoint_path(run_dir, spec), key)
+            if isinstance(path, RemotePath):
+                checkpoint = _parse_fetched(fetched.get(str(path)), str(path), key)
+            else:
+                checkpoint = read_checkpoint(path, key)
         except (FileNotFoundError, CheckpointError):
             checkpoint = None
         yield _Region(spec, record, checkpoint)
+
+
+def _fetch_remote(paths: list[Location]) -> dict[str, bytes | None]:
+    # Object stores answer many requests at once far faster than one by one.
+    remote = [path for path in paths if isinstance(path, RemotePath)]
+    if not remote:
+        return {}
+    try:
+        return dict(zip(map(str, remote), read_many(remote), strict=True))
+    except OSError as exc:
+        folder = remote[0].parent
+        raise StorageError(f"{folder}: cannot read checkpoints ({exc})") from None
+
+
+def _parse_fetched(raw: bytes | None, where: str, key: str) -> Checkpoint:
+    if raw is None:
+        raise FileNotFoundError(where)
+    return parse_checkpoint(raw, where, key)
 
 
 def _candidate_rows(
@@ -279,7 +315,7 @@ def _region_row(run_name: str, region: _Region) -> dict[str, Any]:
 
 
 def _run_row(
-    run_dir: Path,
+    run_dir: Location,
     manifest: dict[str, Any],
     regions: Sequence[_Region],
     candidates: Sequence[dict[str, Any]],

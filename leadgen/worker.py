@@ -1,31 +1,46 @@
 """What runs inside a worker process: one region in, plain data out.
 
-A worker builds its own agent, runs it on the process's single event loop,
+A worker builds its own agent, runs it on its thread's single event loop,
 writes the region's checkpoint itself and returns a ``RegionOutcome``. Nothing
 of the SDK's crosses back to the driver: its agents, results and exceptions
 do not pickle. This module is preloaded by the forkserver so that workers
 start with the SDK already imported.
+
+Checkpoints are write-once: an attempt that finds a valid checkpoint of its
+region (an earlier attempt finished, and its worker died before reporting,
+as happens on a Dask cluster) reports that checkpoint instead of running or
+writing again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from loguru import logger
 
 from leadgen import logs
 from leadgen.agent_run import run_agent
-from leadgen.checkpoint import Checkpoint, RegionUsage, TaggedCompany, write_checkpoint
-from leadgen.errors import StorageError
+from leadgen.checkpoint import (
+    Checkpoint,
+    RegionUsage,
+    TaggedCompany,
+    read_checkpoint,
+    set_aside,
+    write_checkpoint,
+)
+from leadgen.errors import CheckpointError, StorageError
 from leadgen.schema import SCHEMA_VERSION
+from leadgen.storage import Location, RemotePath, locate
 from leadgen.tasks import RegionOutcome, RegionTask
 from leadgen.usage import UsageMeter
 
-_loop: asyncio.AbstractEventLoop | None = None
+# Event loops by thread, kept for the life of the process like the threads
+# that use them.
+_loops: dict[int, asyncio.AbstractEventLoop] = {}
 
 
 def execute(task: RegionTask) -> RegionOutcome:
@@ -47,6 +62,14 @@ async def attempt(task: RegionTask) -> RegionOutcome:
     """One attempt at a region, with its timeout; never raises."""
     spec = task.spec
     log = logger.bind(region=spec.region, attempt=task.attempt)
+    finished = _stored_checkpoint(task)
+    if finished is not None:
+        log.info(
+            "region already has a valid checkpoint; not running it again  {}",
+            logs.fields(region=spec.region, attempt=task.attempt),
+        )
+        return _outcome(task, finished)
+
     log.info(
         "region started  {}", logs.fields(region=spec.region, attempt=task.attempt)
     )
@@ -78,8 +101,12 @@ async def attempt(task: RegionTask) -> RegionOutcome:
             usage=_usage(task, meter),
         )
 
+    return _outcome(task, checkpoint)
+
+
+def _outcome(task: RegionTask, checkpoint: Checkpoint) -> RegionOutcome:
     return RegionOutcome(
-        region=spec.region,
+        region=task.spec.region,
         status="done",
         attempt=task.attempt,
         seconds=checkpoint.seconds,
@@ -116,14 +143,50 @@ async def _run_agent(task: RegionTask, started: float, meter: UsageMeter) -> Che
         search_exhausted=output.search_exhausted,
         quality_notes=output.quality_notes,
     )
-    path = Path(task.checkpoint_path)
+    return _save(task, checkpoint)
+
+
+def _save(task: RegionTask, checkpoint: Checkpoint) -> Checkpoint:
+    """Write the region's checkpoint unless a valid one is already there.
+
+    Returns the checkpoint that counts: this attempt's, or the one another
+    attempt at the region wrote first, which is never replaced.
+    """
+    path = locate(task.checkpoint_path)
+    for _ in range(2):
+        kept = _stored_checkpoint(task, path)
+        if kept is not None:
+            logger.bind(region=task.spec.region).info(
+                "another attempt wrote this region's checkpoint first; keeping it"
+            )
+            return kept
+        try:
+            write_checkpoint(path, checkpoint)
+            return checkpoint
+        except FileExistsError:
+            # Remote storage holds a file that did not validate: keep it
+            # aside for inspection and write this attempt's answer once more.
+            if isinstance(path, RemotePath) and _stored_checkpoint(task, path) is None:
+                set_aside(path, "damaged")
+        except OSError as exc:
+            raise StorageError(
+                f"{path}: cannot write the checkpoint ({exc.strerror or exc})"
+            ) from None
+    raise StorageError(f"{path}: cannot write the checkpoint (it keeps changing)")
+
+
+def _stored_checkpoint(
+    task: RegionTask, path: Location | None = None
+) -> Checkpoint | None:
+    """The region's valid checkpoint for this task's cache key, if there is one.
+
+    Storage that cannot be read counts as no checkpoint: the region then runs,
+    and writing its answer reports the storage problem.
+    """
     try:
-        write_checkpoint(path, checkpoint)
-    except OSError as exc:
-        raise StorageError(
-            f"{path}: cannot write the checkpoint ({exc.strerror or exc})"
-        ) from None
-    return checkpoint
+        return read_checkpoint(path or locate(task.checkpoint_path), task.cache_key)
+    except (OSError, CheckpointError):
+        return None
 
 
 def _usage(task: RegionTask, meter: UsageMeter) -> dict[str, Any]:
@@ -161,13 +224,17 @@ def _failure(
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:
-    # One loop for the life of the process: the OpenAI client binds to the loop
-    # it first ran on, so a new loop per region would break it.
-    global _loop
-    if _loop is None or _loop.is_closed():
-        _loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(_loop)
-    return _loop
+    # One loop for the life of the thread: the OpenAI client binds to the loop
+    # it first ran on, so a new loop per region would break it. A pool worker
+    # process has one thread; a Dask worker may run tasks on several threads,
+    # and each needs a loop of its own.
+    # Thread ids are reused once a thread ends, so the loop is also made the
+    # current one each time: a new thread may inherit an old thread's loop.
+    loop = _loops.get(threading.get_ident())
+    if loop is None or loop.is_closed():
+        loop = _loops[threading.get_ident()] = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    return loop
 
 
 def _warm_up() -> None:
