@@ -40,7 +40,7 @@ import gc
 import hashlib
 import os
 import tempfile
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,6 +48,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TextIO
 
+from leadgen import names
 from leadgen import normalize as nz
 from leadgen.errors import LeadgenError
 
@@ -58,12 +59,10 @@ FIELDS = ("name", "website", "phone", "street_address", "city", "state", "postal
 COMPATIBLE = 0.5
 #: Name similarity a shared phone or street address needs.
 SIMILAR = 0.8
-#: Name similarity two records in one place need with nothing else in common.
-NEAR = 0.9
+#: Name similarity two records in one place need with nothing else in common
+#: (a name that is the other plus generic words only scores this).
+NEAR = names.NEAR
 
-_GENERIC_WEIGHT = 0.25
-_ACRONYM_SCORE = 0.6
-_TYPO_SIMILARITY = 0.92
 # Blocks larger than this are compared within a sliding window over the names
 # sorted, which keeps one huge switchboard or franchise from going quadratic.
 _FULL_BLOCK = 60
@@ -224,98 +223,7 @@ def name_similarity(left: NormalizedRecord, right: NormalizedRecord) -> float | 
     """
     if not left.name_norm or not right.name_norm:
         return None
-    if left.name_norm == right.name_norm:
-        return 1.0
-    return _names_similarity(left.name_norm, right.name_norm, left.city, right.city)
-
-
-@lru_cache(maxsize=262_144)
-def _names_similarity(
-    left: str, right: str, left_city: str | None, right_city: str | None
-) -> float:
-    # Directories and agents repeat the same few spellings of a name many
-    # times, so most comparisons of a large merge have been made before.
-    place_words = set((left_city or "").split()) | set((right_city or "").split())
-    return _token_similarity(left.split(), right.split(), place_words)
-
-
-def _token_similarity(a: list[str], b: list[str], place_words: set[str]) -> float:
-    def weight(token: str) -> float:
-        generic = token in nz.GENERIC_NAME_WORDS or token in place_words
-        return _GENERIC_WEIGHT if generic else 1.0
-
-    a, b = _join_compounds(a, b), _join_compounds(b, a)
-    unmatched_b = list(b)
-    unmatched_a: list[str] = []
-    matched = 0.0
-    for token in sorted(a, key=weight, reverse=True):
-        partner = _partner(token, unmatched_b)
-        if partner is None:
-            unmatched_a.append(token)
-            continue
-        unmatched_b.remove(partner)
-        matched += (weight(token) + weight(partner)) / 2
-
-    total = sum(map(weight, a)) + sum(map(weight, b))
-    score = 2 * matched / total
-
-    def contained(
-        inner: list[str], inner_left: list[str], outer_left: list[str]
-    ) -> bool:
-        # Every word of one name found in the other, which adds generic words only.
-        distinctive = any(weight(token) == 1.0 for token in inner)
-        extras_generic = all(weight(token) < 1.0 for token in outer_left)
-        return not inner_left and distinctive and extras_generic
-
-    if contained(a, unmatched_a, unmatched_b) or contained(b, unmatched_b, unmatched_a):
-        score = max(score, NEAR)
-    if _is_acronym(a, b) or _is_acronym(b, a):
-        score = max(score, _ACRONYM_SCORE)
-    return score
-
-
-def _join_compounds(tokens: list[str], other: list[str]) -> list[str]:
-    """Join two neighbouring words that the other name writes as one word.
-
-    ``peak view rentals`` against ``peakview rentals`` becomes ``peakview rental``.
-    """
-    wanted = set(other) - set(tokens)
-    if not wanted:
-        return tokens
-    joined: list[str] = []
-    position = 0
-    while position < len(tokens):
-        pair = "".join(tokens[position : position + 2])
-        if position + 1 < len(tokens) and pair in wanted:
-            joined.append(pair)
-            position += 2
-        else:
-            joined.append(tokens[position])
-            position += 1
-    return joined
-
-
-def _partner(token: str, candidates: list[str]) -> str | None:
-    if token in candidates:
-        return token
-    if len(token) < 4:
-        return None
-    best, best_score = None, _TYPO_SIMILARITY
-    for candidate in candidates:
-        if len(candidate) >= 4:
-            score = nz.jaro_winkler(token, candidate)
-            if score >= best_score:
-                best, best_score = candidate, score
-    return best
-
-
-def _is_acronym(short: list[str], long: list[str]) -> bool:
-    distinctive = [t for t in short if t not in nz.GENERIC_NAME_WORDS]
-    if len(distinctive) != 1 or not 2 <= len(distinctive[0]) <= 6 or len(long) < 2:
-        return False
-    initials = "".join(token[0] for token in long)
-    core_initials = "".join(t[0] for t in long if t not in nz.GENERIC_NAME_WORDS)
-    return distinctive[0] in (initials, core_initials)
+    return names.similarity(left.name_norm, right.name_norm, left.city, right.city)
 
 
 # --- linking -------------------------------------------------------------------
@@ -332,7 +240,7 @@ def link(records: Iterable[Record]) -> list[Link]:
     Raises:
         ValueError: Two records have the same key.
     """
-    with _gc_paused():
+    with gc_paused():
         rows = [normalize_record(record) for record in records]
         return _resolve(rows)[1]
 
@@ -351,13 +259,13 @@ def cluster(records: Iterable[Record]) -> list[Cluster]:
     Raises:
         ValueError: Two records have the same key.
     """
-    with _gc_paused():
+    with gc_paused():
         return _cluster([normalize_record(record) for record in records])
 
 
 def cluster_normalized(rows: Sequence[NormalizedRecord]) -> list[Cluster]:
     """Like :func:`cluster`, for callers that already normalised their records."""
-    with _gc_paused():
+    with gc_paused():
         return _cluster(rows)
 
 
@@ -390,7 +298,7 @@ def _cluster(rows: Sequence[NormalizedRecord]) -> list[Cluster]:
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while many small objects are built.
 
     Deduplication allocates millions of short-lived tuples and strings but no
@@ -441,25 +349,8 @@ def _resolve(rows: Sequence[NormalizedRecord]) -> tuple[_Groups, list[Link]]:
 
     # Same website first: these links cannot conflict with each other, and once
     # they are in, the weaker rules compare groups rather than single records.
-    links: list[Link] = []
-    for members in _blocks(rows, _site_keys):
-        for i, j in _pairs(members, rows):
-            if groups.find(i) != groups.find(j):
-                found = _judge(rows[i], rows[j])
-                if found is not None and groups.union(i, j):
-                    links.append(found)
-
-    candidates: dict[tuple[int, int], Link] = {}
-    judged: set[tuple[int, int]] = set()
-    for members in _blocks(rows, _weak_keys):
-        for i, j in _pairs(members, rows):
-            pair = (min(i, j), max(i, j))
-            if pair in judged or groups.find(i) == groups.find(j):
-                continue
-            judged.add(pair)
-            found = _judge(rows[i], rows[j])
-            if found is not None:
-                candidates[pair] = found
+    links = _link_same_sites(rows, groups)
+    candidates = _weak_candidates(rows, groups)
 
     # Strongest rules, then best names, then most fields in common first, so a
     # record that could join two rival groups joins the better match and the
@@ -473,7 +364,60 @@ def _resolve(rows: Sequence[NormalizedRecord]) -> tuple[_Groups, list[Link]]:
     for (i, j), found in sorted(candidates.items(), key=rank):
         if groups.union(i, j):
             links.append(found)
+
+    # The comparisons cached for these records are of little use to the next
+    # call, and the garbage collector would walk them on every full pass.
+    names.forget()
     return groups, links
+
+
+def _link_same_sites(rows: Sequence[NormalizedRecord], groups: _Groups) -> list[Link]:
+    """Join records that share a website, and return the links that did it."""
+    links: list[Link] = []
+    for members in _blocks(rows, _site_keys):
+        for i, j in _pairs(members, rows):
+            if groups.find(i) != groups.find(j):
+                found = _judge(rows[i], rows[j])
+                if found is not None and groups.union(i, j):
+                    links.append(found)
+    return links
+
+
+def _weak_candidates(
+    rows: Sequence[NormalizedRecord], groups: _Groups
+) -> dict[tuple[int, int], Link]:
+    """Judge the pairs that share a phone, street or name key, once each.
+
+    Nothing is joined here, so each record's group, and the own website that
+    group is bound to, are looked up once. In a merge of many regions most
+    records that share a recycled phone line are different firms, so pairs are
+    skipped before they are judged when they are in one group already, when
+    their groups are bound to two own websites (the union would be refused),
+    or when, without a shared website, their names cannot reach :data:`SIMILAR`,
+    the least any rule without one needs.
+    """
+    roots = [groups.find(i) for i in range(len(rows))]
+    bound = [groups.domain[root] for root in roots]
+    candidates: dict[tuple[int, int], Link] = {}
+    judged: set[tuple[int, int]] = set()
+    for members in _blocks(rows, _weak_keys):
+        for i, j in _pairs(members, rows):
+            a, b = rows[i], rows[j]
+            if roots[i] == roots[j] or (bound[i] and bound[j] and bound[i] != bound[j]):
+                continue
+            same_site = a.site_key is not None and a.site_key == b.site_key
+            if not same_site and not names.could_reach(
+                a.name_norm, b.name_norm, SIMILAR
+            ):
+                continue
+            pair = (i, j) if i < j else (j, i)
+            if pair in judged:
+                continue
+            judged.add(pair)
+            found = _judge(a, b)
+            if found is not None:
+                candidates[pair] = found
+    return candidates
 
 
 # Strongest first. Website rules only reach this ranking when a pair sharing a
@@ -497,7 +441,6 @@ def _judge(a: NormalizedRecord, b: NormalizedRecord) -> Link | None:
     same_site = a.site_key is not None and a.site_key == b.site_key
     if not same_site and a.own_domain and b.own_domain:
         return None
-    score = name_similarity(a, b)
     same_phone = a.phone_e164 is not None and a.phone_e164 == b.phone_e164
     same_street = (
         a.street_number is not None
@@ -505,36 +448,57 @@ def _judge(a: NormalizedRecord, b: NormalizedRecord) -> Link | None:
         and (a.street_number, a.street_norm) == (b.street_number, b.street_norm)
     )
 
-    def made(reason: str) -> Link:
-        left, right = min(a.key, b.key), max(a.key, b.key)
-        return Link(left, right, reason, None if score is None else round(score, 3))
-
     if same_site:
+        score = name_similarity(a, b)
         kind = "portal" if a.domain_is_shared else "domain"
         if score is None or score >= COMPATIBLE:
-            return made(f"{kind}+name")
-        if same_phone:
-            return made(f"{kind}+phone")
-        return made(f"{kind}+address") if same_street else None
+            reason = f"{kind}+name"
+        elif same_phone:
+            reason = f"{kind}+phone"
+        elif same_street:
+            reason = f"{kind}+address"
+        else:
+            return None
+    else:
+        # The other fields decide which rule could apply before any name is
+        # compared, since most pairs in a block fail on them alone.
+        rule = _weak_rule(a, b, same_phone, same_street)
+        if rule is None:
+            return None
+        reason, needed = rule
+        score = name_similarity(a, b)
+        if score is None or score < needed:
+            return None
 
-    if score is None:
-        return None
+    left, right = min(a.key, b.key), max(a.key, b.key)
+    return Link(left, right, reason, None if score is None else round(score, 3))
+
+
+def _weak_rule(
+    a: NormalizedRecord, b: NormalizedRecord, same_phone: bool, same_street: bool
+) -> tuple[str, float] | None:
+    """Return the first rule without a website that the fields besides the name allow.
+
+    The rule comes with the name similarity it needs, or None when no rule can
+    apply. Each later rule needs at least the similarity of the one before, so
+    when the first that applies fails on the name, every later one fails too.
+    """
+    if same_phone:
+        return "phone+name", SIMILAR
     place = _place(a, b)
-    if same_phone and score >= SIMILAR:
-        return made("phone+name")
-    if same_street and score >= SIMILAR and place != "different":
-        return made("name+street")
+    if same_street and place != "different":
+        return "name+street", SIMILAR
     # Near-identical names in one place link unless other evidence disagrees.
     # Firms list several lines and move offices, so one disagreement is allowed,
     # but a different phone only with the same ZIP: a city can hold two firms
     # with one name.
-    phone_differs = bool(a.phone_e164 and b.phone_e164) and not same_phone
-    street_differs = bool(a.street_number and b.street_number) and not same_street
-    if score < NEAR or place not in ("zip", "city"):
+    if place not in ("zip", "city"):
         return None
+    phone_differs = bool(a.phone_e164 and b.phone_e164)  # not the same phone here
+    street_differs = bool(a.street_number and b.street_number) and not same_street
     if phone_differs and (street_differs or place == "city"):
         return None
-    return made(f"name+{place}")
+    return f"name+{place}", NEAR
 
 
 def _place(a: NormalizedRecord, b: NormalizedRecord) -> str:
@@ -564,30 +528,35 @@ def _place(a: NormalizedRecord, b: NormalizedRecord) -> str:
 # --- blocking ------------------------------------------------------------------
 
 
-def _site_keys(row: NormalizedRecord) -> Iterator[str]:
-    if row.site_key:
-        yield row.site_key
+def _site_keys(row: NormalizedRecord) -> tuple[str, ...]:
+    return (row.site_key,) if row.site_key else ()
 
 
-def _weak_keys(row: NormalizedRecord) -> Iterator[str]:
+def _weak_keys(row: NormalizedRecord) -> list[str]:
     if not row.name_norm:
-        return
+        return []
+    keys = list(_name_keys(row.name_norm, row.name_core, row.city, row.postal_code))
     if row.phone_e164:
-        yield f"phone {row.phone_e164}"
+        keys.append(f"phone {row.phone_e164}")
     if row.street_number and row.street_norm:
-        yield f"street {row.street_number} {row.street_norm}"
+        keys.append(f"street {row.street_number} {row.street_norm}")
+    return keys
 
+
+@lru_cache(maxsize=65536)
+def _name_keys(
+    name_norm: str, name_core: str, city: str | None, postal_code: str | None
+) -> tuple[str, ...]:
     # The name rule needs near-identical names in one place, and names that
     # close share their distinctive words. So a name is only compared with
     # names in the same ZIP or city (USPS names for the ZIP count) that have
     # the same distinctive words, each cut to four letters so that typos later
     # in a word still meet. City words are left out: "Acme Denver" in Denver is
     # "Acme". A name made only of generic words is its own key.
-    city_words = (row.city or "").split()
-    prefixes = {w[:4] for w in row.name_core.split() if w not in city_words}
-    name_key = " ".join(sorted(prefixes)) or f"={row.name_norm}"
-    for place in _place_keys(row.city, row.postal_code):
-        yield f"name {place}|{name_key}"
+    city_words = (city or "").split()
+    prefixes = {w[:4] for w in name_core.split() if w not in city_words}
+    name_key = " ".join(sorted(prefixes)) or f"={name_norm}"
+    return tuple(f"name {place}|{name_key}" for place in _place_keys(city, postal_code))
 
 
 @lru_cache(maxsize=65536)
@@ -686,10 +655,20 @@ def best_values(
 
 
 def _most_common(values: Iterable[str | None]) -> str | None:
-    counts = Counter(value for value in values if value)
-    if not counts:
-        return None
+    counts = _tally(values)
+    if len(counts) < 2:
+        return next(iter(counts), None)
     return min(counts, key=lambda value: (-counts[value], value))
+
+
+def _tally(values: Iterable[str | None]) -> dict[str, int]:
+    # A plain dict: most companies have a record or two, and building a
+    # Counter for each field of each of them costs more than the counting.
+    counts: dict[str, int] = {}
+    for value in values:
+        if value:
+            counts[value] = counts.get(value, 0) + 1
+    return counts
 
 
 def _best_name(
@@ -707,11 +686,11 @@ def _best_name(
 
 
 def _most_common_by(
-    values: Iterable[str], preference: Callable[[str], object]
+    values: Iterable[str | None], preference: Callable[[str], object]
 ) -> str | None:
-    counts = Counter(value for value in values if value)
-    if not counts:
-        return None
+    counts = _tally(values)
+    if len(counts) < 2:
+        return next(iter(counts), None)
     return max(sorted(counts), key=lambda value: (counts[value], preference(value)))
 
 
@@ -740,12 +719,12 @@ def _best_location(
 ) -> dict[str, str | None]:
     # The most common city wins (a branch listed once does not displace the
     # head office), then the most complete record in it.
-    cities = Counter(row.city for row in rows if row.city)
+    cities = _tally(row.city for row in rows)
 
     def score(i: int) -> tuple[int, int, str]:
         row, record = rows[i], records[i]
         filled = [record.street_address, row.city, row.state, row.postal_code]
-        return (cities[row.city] if row.city else 0, sum(map(bool, filled)), row.key)
+        return (cities.get(row.city or "", 0), sum(map(bool, filled)), row.key)
 
     best = max(range(len(rows)), key=score, default=None)
     if best is None:
@@ -756,14 +735,14 @@ def _best_location(
             "postal_code": None,
         }
 
-    same_city = [i for i, row in enumerate(rows) if row.city == rows[best].city]
-    street = _first(records[i].street_address for i in [best, *same_city])
-    city = _first(records[i].city for i in [best, *same_city])
+    order = [best, *(i for i, row in enumerate(rows) if row.city == rows[best].city)]
+    street = _first(records[i].street_address for i in order)
+    city = _first(records[i].city for i in order)
     return {
         "street_address": " ".join(street.split()) if street else None,
         "city": " ".join(city.split()) if city else None,
-        "state": _first(rows[i].state for i in [best, *same_city]),
-        "postal_code": _first(rows[i].postal_code for i in [best, *same_city]),
+        "state": _first(rows[i].state for i in order),
+        "postal_code": _first(rows[i].postal_code for i in order),
     }
 
 

@@ -287,6 +287,7 @@ def normalize_name(name: str | None) -> str:
     return " ".join(token for token in text.split() if token not in _STOPWORDS)
 
 
+@lru_cache(maxsize=131072)
 def core_name(name_norm: str) -> str:
     """Return the distinctive words of a normalised name ("" if all generic).
 

@@ -10,7 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from leadgen import names
 from leadgen.dedup import (
+    COMPATIBLE,
+    NEAR,
+    SIMILAR,
     Cluster,
     DedupInputError,
     Record,
@@ -18,6 +22,7 @@ from leadgen.dedup import (
     cluster,
     dedup_csv,
     link,
+    name_similarity,
     normalize_record,
 )
 
@@ -439,6 +444,97 @@ def test_weaker_evidence_links_with_its_reason(
 )
 def test_insufficient_evidence_does_not_link(left: Record, right: Record) -> None:
     assert link([left, right]) == []
+
+
+# --- name similarity -------------------------------------------------------------
+
+
+def similarity(left: str, right: str, city: str | None = None) -> float | None:
+    return name_similarity(
+        normalize_record(Record("a", left, city=city)),
+        normalize_record(Record("b", right, city=city)),
+    )
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "low", "high"),
+    [
+        pytest.param("Acme Rentals", "ACME Rentals, LLC", 1.0, 1.0, id="same-name"),
+        pytest.param(
+            "Acme Property Management", "Acme Properties", NEAR, 1.0, id="contained"
+        ),
+        pytest.param(
+            "Evergreen Property Management",
+            "Evergreen Proprety Managment",
+            SIMILAR,
+            1.0,
+            id="typos",
+        ),
+        pytest.param("Peak View Rentals", "Peakview Rentals", 1.0, 1.0, id="compound"),
+        pytest.param(
+            "Mile High Rentals", "MHR", COMPATIBLE, SIMILAR - 0.01, id="acronym"
+        ),
+        pytest.param("Acme Plumbing", "Acme Dental", 0.0, 0.5, id="other-trade"),
+        pytest.param(
+            "Summit Realty",
+            "Summit Property Management",
+            0.0,
+            NEAR - 0.01,
+            id="shared-word-only",
+        ),
+        pytest.param(
+            "Elkhorn Residential",
+            "Pioneer Residential Group",
+            0.0,
+            0.5,
+            id="generic-word-only",
+        ),
+        pytest.param(
+            "Acme Acme Rentals", "Acme Rentals", 0.5, NEAR - 0.01, id="repeated-word"
+        ),
+    ],
+)
+def test_name_similarity(left: str, right: str, low: float, high: float) -> None:
+    score = similarity(left, right)
+
+    assert score is not None
+    assert low <= score <= high
+
+
+def test_city_words_in_a_name_weigh_like_generic_words() -> None:
+    left, right = "Denver Property Management", "Property Management"
+    in_denver = similarity(left, right, city="Denver")
+    elsewhere = similarity(left, right, city="Boise")
+
+    assert in_denver is not None and elsewhere is not None
+    assert in_denver >= SIMILAR > elsewhere
+
+
+def random_name(rng: random.Random) -> str:
+    words = (
+        "acme peak view peakview evergreen evergren summit sumit elkhorn pioneer "
+        "denver aurora fort collins mile high mhr ab co property management "
+        "managment group rental realty"
+    ).split()
+    return " ".join(rng.choice(words) for _ in range(rng.randint(1, 4)))
+
+
+def test_shortcuts_agree_with_the_full_comparison() -> None:
+    # The fast path for names whose words match exactly or not at all, and the
+    # test that lets a merge skip a pair, must agree with the word-by-word search.
+    rng = random.Random(7)
+    cities = ["denver", "aurora", "fort collins", None]
+    for _ in range(5000):
+        left, right = random_name(rng), random_name(rng)
+        left_city, right_city = rng.choice(cities), rng.choice(cities)
+        places = frozenset(f"{left_city or ''} {right_city or ''}".split())
+        full = names._fuzzy_similarity(left.split(), right.split(), places)
+        expected = 1.0 if left == right else full
+
+        assert names.similarity(left, right, left_city, right_city) == expected
+        for floor in (COMPATIBLE, SIMILAR, NEAR):
+            if expected >= floor:
+                assert names.could_reach(left, right, floor), (left, right, floor)
 
 
 # --- clusters and company ids ------------------------------------------------------
