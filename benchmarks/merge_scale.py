@@ -22,14 +22,14 @@ import time
 from pathlib import Path
 
 import yaml
+from sample_run import write_finished_region
 
 from leadgen import gazetteer
-from leadgen.checkpoint import Checkpoint, RegionUsage, TaggedCompany
+from leadgen.checkpoint import TaggedCompany
 from leadgen.config import load_config
 from leadgen.directory import search_directory
-from leadgen.plan import checkpoint_path, plan_run
-from leadgen.schema import SCHEMA_VERSION
-from leadgen.spec import cache_key, region_specs
+from leadgen.plan import plan_run
+from leadgen.spec import region_specs
 from leadgen.warehouse import merge_run
 
 SIZES = (1_000, 10_000, 100_000)
@@ -101,22 +101,7 @@ def _build_run(folder: Path, size: int) -> tuple[Path, int]:
             )
             for rank, item in enumerate(listings[spec.region], start=1)
         ]
-        checkpoint = Checkpoint(
-            schema_version=SCHEMA_VERSION,
-            cache_key=cache_key(spec),
-            region=spec.region,
-            discovery_source=spec.discovery_source,
-            model="offline",
-            attempt=1,
-            started_at=0.0,
-            finished_at=1.0,
-            seconds=1.0,
-            usage=RegionUsage(),
-            companies=rows,
-            search_exhausted=True,
-            quality_notes="",
-        )
-        checkpoint_path(run_dir, spec).write_text(checkpoint.model_dump_json())
+        write_finished_region(run_dir, spec, rows)
 
     plan_run(loaded, run_dir).manifest.write(run_dir)
     return run_dir, total

@@ -20,12 +20,12 @@ import time
 from pathlib import Path
 
 import yaml
+from sample_run import write_finished_region
 
-from leadgen.checkpoint import Checkpoint, RegionUsage, TaggedCompany
+from leadgen.checkpoint import TaggedCompany
 from leadgen.config import load_config
-from leadgen.plan import checkpoint_path, plan_run
-from leadgen.schema import SCHEMA_VERSION
-from leadgen.spec import cache_key, region_specs
+from leadgen.plan import plan_run
+from leadgen.spec import region_specs
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -123,22 +123,7 @@ def _write_checkpoints(config_path: Path, run_dir: Path, companies: int) -> None
             )
             for n in range(companies)
         ]
-        checkpoint = Checkpoint(
-            schema_version=SCHEMA_VERSION,
-            cache_key=cache_key(spec),
-            region=spec.region,
-            discovery_source=spec.discovery_source,
-            model="offline",
-            attempt=1,
-            started_at=0.0,
-            finished_at=1.0,
-            seconds=1.0,
-            usage=RegionUsage(),
-            companies=rows,
-            search_exhausted=True,
-            quality_notes="",
-        )
-        checkpoint_path(run_dir, spec).write_text(checkpoint.model_dump_json())
+        write_finished_region(run_dir, spec, rows)
 
 
 if __name__ == "__main__":
