@@ -37,7 +37,8 @@ Rows = list[tuple[Any, ...]]
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
     """Two single-threaded worker processes and a scheduler, all on loopback."""
-    distributed = pytest.importorskip("distributed")
+    import distributed
+
     # The scheduler's web server starts even with dashboard_address=None, on
     # port 8787, and warns when that port is taken (by another cluster on this
     # machine, say); any free port on loopback avoids both.
@@ -158,7 +159,6 @@ def test_a_cluster_that_cannot_be_used_is_a_one_line_error(
     from leadgen import cluster
 
     if setup == "nobody-listens":
-        pytest.importorskip("distributed")
         monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_SECONDS", 0.5)
         extra = [*extra, "--scheduler", f"tcp://127.0.0.1:{_closed_port()}"]
     if setup == "no-extra":
@@ -176,7 +176,8 @@ def test_a_cluster_that_cannot_be_used_is_a_one_line_error(
 
 
 def test_a_batch_that_kills_its_workers_fails_as_worker_lost() -> None:
-    distributed = pytest.importorskip("distributed")
+    import distributed
+
     from leadgen.cluster import ClusterExecutor, WorkerLogging
     from leadgen.errors import WorkerLostError
 
