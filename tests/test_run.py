@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -18,8 +19,8 @@ from .conftest import small_config
 from .faults import fault_pool
 
 
-def _run(path: Path, run_dir: Path, **options: object) -> RunSummary:
-    return run_batch(load_config(path), RunOptions(run_dir=run_dir, **options))  # type: ignore[arg-type]
+def _run(path: Path, run_dir: Path, **options: Any) -> RunSummary:
+    return run_batch(load_config(path), RunOptions(run_dir=run_dir, **options))
 
 
 def _statuses(summary: RunSummary) -> dict[str, str]:
