@@ -275,7 +275,7 @@ def export_command(
 @friendly_errors
 def dedup_command(input_csv: Path, out: Path, columns: tuple[str, ...]) -> None:
     """Add a company_id column to INPUT_CSV so rows of one company share it."""
-    from leadgen.dedup import dedup_csv
+    from leadgen.dedup_csv import dedup_csv
 
     mapping = _column_map(columns)
     summary = dedup_csv(input_csv, out, mapping or None)

@@ -16,15 +16,14 @@ from leadgen.dedup import (
     NEAR,
     SIMILAR,
     Cluster,
-    DedupInputError,
     Record,
     best_values,
     cluster,
-    dedup_csv,
     link,
     name_similarity,
     normalize_record,
 )
+from leadgen.dedup_csv import DedupInputError, dedup_csv
 
 REPO = Path(__file__).resolve().parent.parent
 EVAL_CSV = REPO / "benchmarks" / "data" / "dedup_eval.csv"
