@@ -14,6 +14,7 @@ refusal so its next regions on that server start in text.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -207,17 +208,19 @@ def _inner_model(
 
 
 def _litellm_model(endpoint: Endpoint, settings: ProviderSettings) -> Model:
+    # LiteLLM downloads its model price list when imported unless told to use
+    # the copy it ships; leadgen prices usage itself and runs offline in tests.
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     try:
         from agents.extensions.models.litellm_model import LitellmModel
     except ImportError:
         raise ProviderError(
             f"model {endpoint.model!r} needs LiteLLM: pip install 'leadgen[litellm]'"
         ) from None
-    return LitellmModel(
-        model=endpoint.model,
-        base_url=endpoint.base_url,
-        api_key=settings.credentials.api_key,
-    )
+    # A keyless server behind base_url still needs some key, or LiteLLM's
+    # OpenAI route refuses to send the request at all.
+    key = settings.credentials.api_key or (NO_KEY if endpoint.base_url else None)
+    return LitellmModel(model=endpoint.model, base_url=endpoint.base_url, api_key=key)
 
 
 def _litellm_args(spec: RegionSpec, settings: ProviderSettings) -> dict[str, Any]:

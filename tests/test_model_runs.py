@@ -297,3 +297,30 @@ def test_key_is_used_but_never_written(
     for file in written:
         assert FAKE_KEY.encode() not in file.read_bytes(), f"key found in {file}"
     assert FAKE_KEY not in result.output
+
+
+def test_litellm_model_strings_run_through_litellm(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    with FakeOpenAI() as server:
+        agent = _agent(server, "chat_completions")
+        agent["model"] = "litellm/openai/fake-model"
+        agent["prices"] = {"litellm/openai/fake-model": PRICE}
+        del agent["api"]
+        summary = _run(
+            write_config,
+            tmp_path,
+            server,
+            small_config(agent=agent),
+            only=("Downtown",),
+        )
+        paths = {request.path for request in server.model_requests("Downtown")}
+
+    assert [r.status for r in summary.records] == ["done"], summary.records[0].error
+    assert paths == {"/v1/chat/completions"}
+    checkpoint = read_checkpoint(tmp_path / "run" / "checkpoints" / "downtown.json")
+    assert [c.name for c in checkpoint.companies] == [
+        c["name"] for c in region_companies("Downtown")
+    ]
+    assert checkpoint.usage.requests >= 2
+    assert checkpoint.usage.cost_usd is not None
