@@ -161,13 +161,20 @@ def run_command(
         storage=storage,
     )
     summary = run_batch(loaded, options)
-    quality = None
-    if summary.succeeded and not no_merge:
-        from leadgen.warehouse import merge_run, quality_rows
+    if not summary.succeeded or no_merge:
+        print_summary(summary)
+        sys.exit(summary.exit_code)
 
-        db = db or data_dir / "leadgen.duckdb"
+    from leadgen.warehouse import merge_run, quality_rows
+
+    db = db or data_dir / "leadgen.duckdb"
+    try:
         merge_run(summary.storage or summary.run_dir, db)
         quality = quality_rows(db, loaded.name, [r.region for r in summary.records])
+    except LeadgenError:
+        # The run itself is saved; show it before saying the merge failed.
+        print_summary(summary)
+        raise
     print_summary(summary, quality)
     sys.exit(summary.exit_code)
 

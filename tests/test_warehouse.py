@@ -336,3 +336,23 @@ def test_dedup_with_bad_mapping_is_a_usage_error(tmp_path: Path) -> None:
 
     assert result.exit_code == 2
     assert "expected FIELD=HEADER" in result.stderr
+
+
+def test_run_whose_merge_fails_still_prints_its_table(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    from leadgen.cli import run_command
+
+    path = write_config(small_config())
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    db = blocker / "leads.duckdb"  # its folder cannot be created
+
+    result = CliRunner().invoke(
+        run_command, [str(path), "--run-dir", str(tmp_path / "run"), "--db", str(db)]
+    )
+
+    assert result.exit_code == 5, result.output
+    assert result.stdout.splitlines()[0].split()[:2] == ["Region", "Status"]
+    assert result.stderr.strip().splitlines()[-1].startswith(f"Error: {db}:")
+    assert len(list((tmp_path / "run" / "checkpoints").glob("*.json"))) == 3
