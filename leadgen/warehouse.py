@@ -22,7 +22,12 @@ from typing import Any
 import duckdb
 from loguru import logger
 
-from leadgen.checkpoint import Checkpoint, parse_checkpoint, read_checkpoint
+from leadgen.checkpoint import (
+    Checkpoint,
+    RegionUsage,
+    parse_checkpoint,
+    read_checkpoint,
+)
 from leadgen.config import BatchConfig
 from leadgen.dedup import (
     Cluster,
@@ -43,15 +48,8 @@ from leadgen.validate import DUPLICATE_IN_REGION, RegionBounds, drop_reason
 
 DEFAULT_DB = Path("data") / "leadgen.duckdb"
 TABLES = ("runs", "region_results", "candidates", "companies")
-USAGE_FIELDS = (
-    "requests",
-    "input_tokens",
-    "cached_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-    "total_tokens",
-    "search_calls",
-)
+# The integer counters of a region's usage (cost is a float, kept apart).
+USAGE_FIELDS = tuple(name for name in RegionUsage.model_fields if name != "cost_usd")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
+from leadgen.checkpoint import Checkpoint, RegionUsage, TaggedCompany
+from leadgen.schema import SCHEMA_VERSION
+
 REPO = Path(__file__).resolve().parent.parent
 
 SMALL_REGIONS: list[dict[str, Any]] = [
@@ -55,3 +58,38 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+def sample_checkpoint(key: str = "k1") -> Checkpoint:
+    """A valid one-company checkpoint for the Downtown region."""
+    company = TaggedCompany(
+        name="Summit Property Management",
+        website="https://summit.example",
+        phone="(303) 555-0101",
+        street_address="1 Main St",
+        city="Denver",
+        state="CO",
+        postal_code="80202",
+        source_url="https://directory.leadgen.example/x",
+        meets_criteria=True,
+        criteria_evidence="manages 120 units",
+        rank=1,
+        discovery_source="agent:multi_region:Downtown",
+    )
+    return Checkpoint(
+        schema_version=SCHEMA_VERSION,
+        cache_key=key,
+        region="Downtown",
+        discovery_source="agent:multi_region:Downtown",
+        model="offline",
+        attempt=1,
+        started_at=1.0,
+        finished_at=2.0,
+        seconds=1.0,
+        usage=RegionUsage(
+            requests=2, input_tokens=10, output_tokens=5, total_tokens=15
+        ),
+        companies=[company],
+        search_exhausted=True,
+        quality_notes="",
+    )

@@ -8,57 +8,22 @@ from pathlib import Path
 import pytest
 
 from leadgen.checkpoint import (
-    Checkpoint,
-    RegionUsage,
-    TaggedCompany,
     atomic_write_text,
     read_checkpoint,
     set_aside,
     write_checkpoint,
 )
 from leadgen.errors import CheckpointError
-from leadgen.schema import SCHEMA_VERSION, LeadListOutput
+from leadgen.schema import LeadListOutput
 
-
-def _checkpoint(key: str = "k1") -> Checkpoint:
-    company = TaggedCompany(
-        name="Summit Property Management",
-        website="https://summit.example",
-        phone="(303) 555-0101",
-        street_address="1 Main St",
-        city="Denver",
-        state="CO",
-        postal_code="80202",
-        source_url="https://directory.leadgen.example/x",
-        meets_criteria=True,
-        criteria_evidence="manages 120 units",
-        rank=1,
-        discovery_source="agent:multi_region:Downtown",
-    )
-    return Checkpoint(
-        schema_version=SCHEMA_VERSION,
-        cache_key=key,
-        region="Downtown",
-        discovery_source="agent:multi_region:Downtown",
-        model="offline",
-        attempt=1,
-        started_at=1.0,
-        finished_at=2.0,
-        seconds=1.0,
-        usage=RegionUsage(
-            requests=2, input_tokens=10, output_tokens=5, total_tokens=15
-        ),
-        companies=[company],
-        search_exhausted=True,
-        quality_notes="",
-    )
+from .conftest import sample_checkpoint
 
 
 def test_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "c" / "downtown.json"
-    write_checkpoint(path, _checkpoint())
+    write_checkpoint(path, sample_checkpoint())
 
-    assert read_checkpoint(path, "k1") == _checkpoint()
+    assert read_checkpoint(path, "k1") == sample_checkpoint()
     assert [p.name for p in path.parent.iterdir()] == ["downtown.json"]
 
 
@@ -87,7 +52,7 @@ def test_damaged_checkpoints_are_rejected(
 
 def test_wrong_key_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "x.json"
-    write_checkpoint(path, _checkpoint("other"))
+    write_checkpoint(path, sample_checkpoint("other"))
 
     with pytest.raises(CheckpointError, match="cache key differs"):
         read_checkpoint(path, "k1")
@@ -95,7 +60,7 @@ def test_wrong_key_is_rejected(tmp_path: Path) -> None:
 
 def test_other_schema_version_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "x.json"
-    data = json.loads(_checkpoint().model_dump_json())
+    data = json.loads(sample_checkpoint().model_dump_json())
     data["schema_version"] = "0"
     path.write_text(json.dumps(data))
 

@@ -20,8 +20,6 @@ from click.testing import CliRunner
 
 from leadgen import worker
 from leadgen.checkpoint import (
-    Checkpoint,
-    RegionUsage,
     read_checkpoint,
     set_aside,
     write_checkpoint,
@@ -30,12 +28,11 @@ from leadgen.cli import main
 from leadgen.config import load_config
 from leadgen.plan import PlannedRegion, plan_run
 from leadgen.runner import RunOptions, RunSummary, run_batch
-from leadgen.schema import SCHEMA_VERSION
 from leadgen.storage import RemotePath, locate
 from leadgen.tasks import RegionTask
 from leadgen.warehouse import merge_run
 
-from .conftest import small_config
+from .conftest import sample_checkpoint, small_config
 
 
 def _threads(workers: int) -> Executor:
@@ -88,14 +85,14 @@ def test_local_paths_and_file_urls_stay_local(where: str, kind: type) -> None:
 
 def test_a_remote_checkpoint_is_written_once(memory_url: str) -> None:
     path = RemotePath(memory_url) / "checkpoints" / "downtown.json"
-    write_checkpoint(path, _checkpoint())
+    write_checkpoint(path, sample_checkpoint())
     first = path.read_bytes()
 
     with pytest.raises(FileExistsError):
-        write_checkpoint(path, _checkpoint("other"))
+        write_checkpoint(path, sample_checkpoint("other"))
 
     assert path.read_bytes() == first
-    assert read_checkpoint(path, "k1") == _checkpoint()
+    assert read_checkpoint(path, "k1") == sample_checkpoint()
 
 
 def test_set_aside_on_remote_storage_keeps_the_file(memory_url: str) -> None:
@@ -301,24 +298,6 @@ class _ElsewhereExecutor(ThreadPoolExecutor):
             return outcomes
 
         return super().submit(elsewhere)
-
-
-def _checkpoint(key: str = "k1") -> Checkpoint:
-    return Checkpoint(
-        schema_version=SCHEMA_VERSION,
-        cache_key=key,
-        region="Downtown",
-        discovery_source="agent:multi_region:Downtown",
-        model="offline",
-        attempt=1,
-        started_at=0.0,
-        finished_at=1.0,
-        seconds=1.0,
-        usage=RegionUsage(),
-        companies=[],
-        search_exhausted=True,
-        quality_notes="",
-    )
 
 
 def _task(planned: PlannedRegion, location: str, **timing: float) -> RegionTask:
